@@ -1,4 +1,7 @@
+using System.Reflection;
 using TorchSharp;
-Console.WriteLine(torch.randn(5, generator: new torch.Generator(0)).ToString(TorchSharp.TensorStringStyle.Julia));
-torch.manual_seed(0);
-Console.WriteLine(string.Join(", ", torch.randn(5).data<float>().ToArray()));
+var names = args;
+foreach (var asm in new[]{ typeof(torch).Assembly })
+foreach (var type in asm.GetTypes())
+foreach (var m in type.GetMethods(BindingFlags.Public|BindingFlags.Static|BindingFlags.Instance|BindingFlags.DeclaredOnly))
+  if (names.Contains(m.Name)) Console.WriteLine($"{type.FullName}.{m.Name}({string.Join(", ", m.GetParameters().Select(p => p.ParameterType.Name + " " + p.Name + (p.HasDefaultValue ? "=" + p.DefaultValue : "")))}) -> {m.ReturnType.Name}");
