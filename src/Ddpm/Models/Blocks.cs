@@ -1,0 +1,149 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Ddpm.Models;
+
+/// <summary>GroupNorm with epsilon 1e-6 (the official code's) and its affine parameters set to 1 and 0.</summary>
+internal static class Norm
+{
+    /// <summary>GroupNorm ε of the official code (tf.contrib.layers.group_norm's default).</summary>
+    public const double Epsilon = 1e-6;
+
+    public static GroupNorm Create(int groups, int channels)
+    {
+        var norm = nn.GroupNorm(groups, channels, Epsilon);
+        using var noGrad = no_grad();
+        // TorchSharp 0.107 leaves these uninitialised; GroupNorm's defaults are weight 1, bias 0.
+        norm.weight!.fill_(1.0);
+        norm.bias!.fill_(0.0);
+        return norm;
+    }
+}
+
+/// <summary>
+/// ResNet block of the paper's U-Net: GroupNorm → swish → conv3×3, plus a projection of the timestep embedding,
+/// then GroupNorm → swish → dropout → conv3×3, added to the input (through a 1×1 convolution when channels change).
+/// Field names are the state-dict keys of the official model's PyTorch port.
+/// </summary>
+public sealed class ResnetBlock : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly GroupNorm norm1;
+    private readonly Conv2d conv1;
+    private readonly Linear temb_proj;
+    private readonly GroupNorm norm2;
+    private readonly Dropout dropout;
+    private readonly Conv2d conv2;
+    private readonly Conv2d? nin_shortcut;
+
+    /// <summary>A block from <paramref name="inChannels"/> to <paramref name="outChannels"/> taking a <paramref name="tembChannels"/> embedding.</summary>
+    public ResnetBlock(int inChannels, int outChannels, int tembChannels, double dropoutRate, int groups, Generator init)
+        : base(nameof(ResnetBlock))
+    {
+        norm1 = Norm.Create(groups, inChannels);
+        conv1 = nn.Conv2d(inChannels, outChannels, 3, padding: 1);
+        temb_proj = nn.Linear(tembChannels, outChannels);
+        norm2 = Norm.Create(groups, outChannels);
+        dropout = nn.Dropout(dropoutRate);
+        conv2 = nn.Conv2d(outChannels, outChannels, 3, padding: 1);
+        if (inChannels != outChannels) nin_shortcut = nn.Conv2d(inChannels, outChannels, 1);
+        Init.Default(conv1, init);
+        Init.Default(temb_proj, init);
+        Init.Zero(conv2);
+        if (nin_shortcut is not null) Init.Default(nin_shortcut, init);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x, Tensor temb)
+    {
+        using var scope = NewDisposeScope();
+        var h = conv1.call(F.silu(norm1.call(x)));
+        var proj = temb_proj.call(F.silu(temb));
+        h = h.add_(proj.view(proj.shape[0], proj.shape[1], 1, 1));
+        h = conv2.call(dropout.call(F.silu(norm2.call(h))));
+        var skip = nin_shortcut is null ? x : nin_shortcut.call(x);
+        return h.add_(skip).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Single-head self-attention over all positions of a feature map, with a residual connection (the paper's U-Net).</summary>
+public sealed class AttnBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly GroupNorm norm;
+    private readonly Conv2d q;
+    private readonly Conv2d k;
+    private readonly Conv2d v;
+    private readonly Conv2d proj_out;
+
+    /// <summary>Attention over <paramref name="channels"/> channels.</summary>
+    public AttnBlock(int channels, int groups, Generator init) : base(nameof(AttnBlock))
+    {
+        norm = Norm.Create(groups, channels);
+        q = nn.Conv2d(channels, channels, 1);
+        k = nn.Conv2d(channels, channels, 1);
+        v = nn.Conv2d(channels, channels, 1);
+        proj_out = nn.Conv2d(channels, channels, 1);
+        Init.Default(q, init);
+        Init.Default(k, init);
+        Init.Default(v, init);
+        Init.Zero(proj_out);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], c = x.shape[1], hh = x.shape[2], ww = x.shape[3];
+        var h = norm.call(x);
+        // [B, C, H, W] → [B, 1, HW, C]: one head over HW positions; softmax(q kᵀ / √C) v.
+        Tensor Heads(Conv2d conv) => conv.call(h).view(b, 1, c, hh * ww).transpose(2, 3);
+        var attended = F.scaled_dot_product_attention(Heads(q), Heads(k), Heads(v));
+        var merged = attended.transpose(2, 3).reshape(b, c, hh, ww);
+        return proj_out.call(merged).add_(x).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Stride-2 3×3 convolution with TensorFlow "SAME" padding (right/bottom), as the official model.</summary>
+public sealed class Downsample : nn.Module<Tensor, Tensor>
+{
+    private readonly Conv2d conv;
+
+    /// <summary>Halves the resolution of <paramref name="channels"/> channels.</summary>
+    public Downsample(int channels, Generator init) : base(nameof(Downsample))
+    {
+        conv = nn.Conv2d(channels, channels, 3, stride: 2);
+        Init.Default(conv, init);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x)
+    {
+        using var padded = F.pad(x, [0, 1, 0, 1]);
+        return conv.call(padded);
+    }
+}
+
+/// <summary>Nearest-neighbour ×2 up-sampling followed by a 3×3 convolution.</summary>
+public sealed class Upsample : nn.Module<Tensor, Tensor>
+{
+    private readonly Conv2d conv;
+
+    /// <summary>Doubles the resolution of <paramref name="channels"/> channels.</summary>
+    public Upsample(int channels, Generator init) : base(nameof(Upsample))
+    {
+        conv = nn.Conv2d(channels, channels, 3, padding: 1);
+        Init.Default(conv, init);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x)
+    {
+        using var up = F.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
+        return conv.call(up);
+    }
+}

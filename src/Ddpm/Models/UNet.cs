@@ -1,0 +1,267 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Ddpm.Models;
+
+/// <summary>
+/// The noise-prediction U-Net of Ho et al. 2020 (Appendix B): sinusoidal timestep embedding → 2-layer MLP,
+/// ResNet blocks with GroupNorm, self-attention at chosen resolutions and in the middle, strided-convolution
+/// down-sampling, nearest + convolution up-sampling, skip connections, and a zero-initialised output convolution.
+/// Parameter names follow the official model's PyTorch port (<c>temb.dense.0</c>, <c>down.0.block.0.conv1</c>, …),
+/// so its published weights load unchanged.
+/// </summary>
+public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly TimestepEmbedding temb;
+    private readonly Conv2d conv_in;
+    private readonly ModuleList<DownLevel> down;
+    private readonly MidBlock mid;
+    private readonly ModuleList<UpLevel> up;
+    private readonly GroupNorm norm_out;
+    private readonly Conv2d conv_out;
+
+    /// <summary>Builds the network for <paramref name="config"/>, initialising weights from <paramref name="seed"/>.</summary>
+    public UNet(UNetConfig config, long seed = 0) : base(nameof(UNet))
+    {
+        Config = config.Validate();
+        using var init = new Generator((ulong)seed);
+        var ch = config.BaseChannels;
+        var tembCh = ch * 4;
+        var groups = config.NormGroups;
+        temb = new TimestepEmbedding(ch, tembCh, init);
+        conv_in = nn.Conv2d(config.InChannels, ch, 3, padding: 1);
+        Init.Default(conv_in, init);
+
+        var levels = config.ChannelMultipliers.Count;
+        var skipChannels = new Stack<int>();
+        skipChannels.Push(ch);
+        var blockIn = ch;
+        var resolution = config.ImageSize;
+        var downLevels = new List<DownLevel>();
+        for (var level = 0; level < levels; level++)
+        {
+            var blockOut = ch * config.ChannelMultipliers[level];
+            var attend = config.AttentionResolutions.Contains(resolution);
+            var blocks = new List<ResnetBlock>();
+            var attns = new List<AttnBlock>();
+            for (var i = 0; i < config.NumResBlocks; i++)
+            {
+                blocks.Add(new ResnetBlock(blockIn, blockOut, tembCh, config.Dropout, groups, init));
+                blockIn = blockOut;
+                if (attend) attns.Add(new AttnBlock(blockIn, groups, init));
+                skipChannels.Push(blockIn);
+            }
+            Downsample? downsample = null;
+            if (level != levels - 1)
+            {
+                downsample = new Downsample(blockIn, init);
+                skipChannels.Push(blockIn);
+                resolution /= 2;
+            }
+            downLevels.Add(new DownLevel(blocks, attns, downsample));
+        }
+        down = nn.ModuleList(downLevels.ToArray());
+        mid = new MidBlock(blockIn, tembCh, config.Dropout, groups, init);
+
+        var upLevels = new UpLevel[levels];
+        for (var level = levels - 1; level >= 0; level--)
+        {
+            var blockOut = ch * config.ChannelMultipliers[level];
+            var attend = config.AttentionResolutions.Contains(resolution);
+            var blocks = new List<ResnetBlock>();
+            var attns = new List<AttnBlock>();
+            for (var i = 0; i < config.NumResBlocks + 1; i++)
+            {
+                blocks.Add(new ResnetBlock(blockIn + skipChannels.Pop(), blockOut, tembCh, config.Dropout, groups, init));
+                blockIn = blockOut;
+                if (attend) attns.Add(new AttnBlock(blockIn, groups, init));
+            }
+            Upsample? upsample = null;
+            if (level != 0)
+            {
+                upsample = new Upsample(blockIn, init);
+                resolution *= 2;
+            }
+            upLevels[level] = new UpLevel(blocks, attns, upsample);
+        }
+        up = nn.ModuleList(upLevels);
+        norm_out = Norm.Create(groups, blockIn);
+        conv_out = nn.Conv2d(blockIn, config.OutChannels, 3, padding: 1);
+        Init.Zero(conv_out);
+        RegisterComponents();
+    }
+
+    /// <summary>The configuration the network was built from.</summary>
+    public UNetConfig Config { get; }
+
+    /// <summary>Number of trainable parameters.</summary>
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    /// <summary>Predicts the model output (ε by default) for images <paramref name="x"/> [B, C, H, W] at 0-based timesteps <paramref name="t"/> [B].</summary>
+    public override Tensor forward(Tensor x, Tensor t)
+    {
+        if (x.dim() != 4 || x.shape[1] != Config.InChannels || x.shape[2] != Config.ImageSize || x.shape[3] != Config.ImageSize)
+        {
+            throw new ArgumentException(
+                $"The U-Net expects images [B, {Config.InChannels}, {Config.ImageSize}, {Config.ImageSize}], got [{string.Join(", ", x.shape)}].");
+        }
+        using var scope = NewDisposeScope();
+        var emb = temb.call(t, x.dtype);
+        var hs = new List<Tensor> { conv_in.call(x) };
+        foreach (var level in down)
+        {
+            for (var i = 0; i < level.block.Count; i++)
+            {
+                var h = level.block[i].call(hs[^1], emb);
+                if (level.attn.Count > 0)
+                {
+                    var attended = level.attn[i].call(h);
+                    h.Dispose();
+                    h = attended;
+                }
+                hs.Add(h);
+            }
+            if (level.downsample is not null) hs.Add(level.downsample.call(hs[^1]));
+        }
+        var hMid = mid.call(hs[^1], emb);
+        for (var levelIndex = up.Count - 1; levelIndex >= 0; levelIndex--)
+        {
+            var level = up[levelIndex];
+            for (var i = 0; i < level.block.Count; i++)
+            {
+                var skip = hs[^1];
+                hs.RemoveAt(hs.Count - 1);
+                var joined = cat([hMid, skip], 1);
+                hMid.Dispose();
+                skip.Dispose();
+                hMid = level.block[i].call(joined, emb);
+                joined.Dispose();
+                if (level.attn.Count > 0)
+                {
+                    var attended = level.attn[i].call(hMid);
+                    hMid.Dispose();
+                    hMid = attended;
+                }
+            }
+            if (level.upsample is not null)
+            {
+                var upsampled = level.upsample.call(hMid);
+                hMid.Dispose();
+                hMid = upsampled;
+            }
+        }
+        var output = conv_out.call(F.silu(norm_out.call(hMid)));
+        return output.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Sinusoidal embedding of the timestep (Vaswani et al. 2017, as the official code) followed by a 2-layer MLP with swish.</summary>
+public sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
+{
+    private readonly ModuleList<Linear> dense;
+    private readonly Tensor frequencies;
+
+    /// <summary>Embeds into <paramref name="channels"/> sinusoids, then to <paramref name="outChannels"/>.</summary>
+    public TimestepEmbedding(int channels, int outChannels, Generator init) : base(nameof(TimestepEmbedding))
+    {
+        var half = channels / 2;
+        // exp(−log(10000)·i/(half − 1)), i = 0..half−1, as the official get_timestep_embedding.
+        var scale = half > 1 ? Math.Log(10000.0) / (half - 1) : 0.0;
+        frequencies = exp(arange(half, dtype: ScalarType.Float32) * -scale).DetachFromDisposeScope();
+        var first = nn.Linear(channels, outChannels);
+        var second = nn.Linear(outChannels, outChannels);
+        Init.Default(first, init);
+        Init.Default(second, init);
+        dense = nn.ModuleList(first, second);
+        RegisterComponents();
+    }
+
+    /// <summary>The embedding of 0-based timesteps <paramref name="t"/> [B] in <paramref name="dtype"/>.</summary>
+    public Tensor call(Tensor t, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var embedded = forward(t);
+        return (embedded.dtype == dtype ? embedded : embedded.to(dtype)).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        var args = t.to(ScalarType.Float32).unsqueeze(1) * frequencies.unsqueeze(0);
+        var sinusoid = cat([args.sin(), args.cos()], 1);
+        var weightType = dense[0].weight!.dtype;
+        if (sinusoid.dtype != weightType) sinusoid = sinusoid.to(weightType);
+        var h = dense[1].call(F.silu(dense[0].call(sinusoid)));
+        return h.MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) frequencies.Dispose();
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>One resolution level on the way down: ResNet blocks, optional attention after each, optional down-sampling.</summary>
+public sealed class DownLevel : nn.Module
+{
+#pragma warning disable IDE1006 // field names are state-dict keys
+    internal readonly ModuleList<ResnetBlock> block;
+    internal readonly ModuleList<AttnBlock> attn;
+    internal readonly Downsample? downsample;
+#pragma warning restore IDE1006
+
+    internal DownLevel(IList<ResnetBlock> blocks, IList<AttnBlock> attns, Downsample? down) : base(nameof(DownLevel))
+    {
+        block = nn.ModuleList(blocks.ToArray());
+        attn = nn.ModuleList(attns.ToArray());
+        downsample = down;
+        RegisterComponents();
+    }
+}
+
+/// <summary>One resolution level on the way up: ResNet blocks over the concatenated skips, optional attention, optional up-sampling.</summary>
+public sealed class UpLevel : nn.Module
+{
+#pragma warning disable IDE1006 // field names are state-dict keys
+    internal readonly ModuleList<ResnetBlock> block;
+    internal readonly ModuleList<AttnBlock> attn;
+    internal readonly Upsample? upsample;
+#pragma warning restore IDE1006
+
+    internal UpLevel(IList<ResnetBlock> blocks, IList<AttnBlock> attns, Upsample? upsampling) : base(nameof(UpLevel))
+    {
+        block = nn.ModuleList(blocks.ToArray());
+        attn = nn.ModuleList(attns.ToArray());
+        upsample = upsampling;
+        RegisterComponents();
+    }
+}
+
+/// <summary>The middle of the U-Net: ResNet block, attention, ResNet block.</summary>
+public sealed class MidBlock : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly ResnetBlock block_1;
+    private readonly AttnBlock attn_1;
+    private readonly ResnetBlock block_2;
+
+    internal MidBlock(int channels, int tembChannels, double dropout, int groups, Generator init) : base(nameof(MidBlock))
+    {
+        block_1 = new ResnetBlock(channels, channels, tembChannels, dropout, groups, init);
+        attn_1 = new AttnBlock(channels, groups, init);
+        block_2 = new ResnetBlock(channels, channels, tembChannels, dropout, groups, init);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x, Tensor temb)
+    {
+        using var h1 = block_1.call(x, temb);
+        using var h2 = attn_1.call(h1);
+        return block_2.call(h2, temb);
+    }
+}

@@ -1,0 +1,115 @@
+using Ddpm.Diffusion;
+using Ddpm.Models;
+using Ddpm.Tests.TestSupport;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ddpm.Tests.Models;
+
+public class UNetTests
+{
+    [Fact]
+    public void Cifar10_preset_is_the_paper_model()
+    {
+        using var model = new UNet(UNetConfig.Cifar10);
+        Assert.Equal(35_746_307, model.ParameterCount);
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var y = model.call(randn([1, 3, 32, 32], generator: new Generator(0)), tensor(new long[] { 10 }));
+        Assert.Equal([1L, 3, 32, 32], y.shape);
+    }
+
+    [Fact]
+    public void Small_preset_matches_the_reference_benchmark_model()
+    {
+        using var model = new UNet(UNetConfig.Small);
+        Assert.Equal(1_623_169, model.ParameterCount);
+        using var scope = NewDisposeScope();
+        var y = model.call(randn([2, 1, 28, 28]), tensor(new long[] { 0, 999 }));
+        Assert.Equal([2L, 1, 28, 28], y.shape);
+        // The output convolution starts at zero, as the official model: the untrained network predicts ε = 0.
+        Assert.Equal(0f, y.abs().max().item<float>());
+    }
+
+    [Fact]
+    public void Learned_variance_doubles_the_output_channels()
+    {
+        var config = UNetConfig.Small with { OutChannels = 2, BaseChannels = 32, ChannelMultipliers = [1, 2], AttentionResolutions = [] };
+        using var model = new UNet(config);
+        using var scope = NewDisposeScope();
+        Assert.Equal([1L, 2, 28, 28], model.call(randn([1, 1, 28, 28]), tensor(new long[] { 3 })).shape);
+    }
+
+    [Fact]
+    public void State_dict_keys_follow_the_official_port()
+    {
+        using var model = new UNet(UNetConfig.Small);
+        var keys = model.state_dict().Keys.ToHashSet();
+        foreach (var key in new[]
+                 {
+                     "temb.dense.0.weight", "conv_in.weight", "down.0.block.0.norm1.weight", "down.0.block.0.temb_proj.bias",
+                     "down.1.attn.1.q.weight", "down.1.downsample.conv.weight", "down.1.block.0.nin_shortcut.weight",
+                     "mid.block_1.conv2.weight", "mid.attn_1.proj_out.bias", "up.0.block.2.conv1.weight", "up.1.upsample.conv.bias",
+                     "norm_out.weight", "conv_out.bias",
+                 })
+        {
+            Assert.Contains(key, keys);
+        }
+    }
+
+    [Fact]
+    public void Same_seed_gives_the_same_weights()
+    {
+        using var a = new UNet(UNetConfig.Small, seed: 3);
+        using var b = new UNet(UNetConfig.Small, seed: 3);
+        using var c = new UNet(UNetConfig.Small, seed: 4);
+        var pa = a.parameters().ToList();
+        var pb = b.parameters().ToList();
+        var pc = c.parameters().ToList();
+        Assert.All(Enumerable.Range(0, pa.Count), i => Assert.True(Same.Bytes(pa[i], pb[i])));
+        Assert.Contains(Enumerable.Range(0, pa.Count), i => !Same.Bytes(pa[i], pc[i]));
+    }
+
+    [Fact]
+    public void Wrong_input_shape_is_a_clear_error()
+    {
+        using var model = new UNet(UNetConfig.Small);
+        using var scope = NewDisposeScope();
+        var e = Assert.Throws<ArgumentException>(() => model.call(randn([1, 3, 28, 28]), tensor(new long[] { 1 })));
+        Assert.Contains("[B, 1, 28, 28]", e.Message);
+    }
+
+    [Fact]
+    public void Training_steps_leave_no_live_tensors_behind()
+    {
+        var config = UNetConfig.Small with { BaseChannels = 32, ChannelMultipliers = [1, 2], NumResBlocks = 1 };
+        using var model = new UNet(config);
+        using var diffusion = new GaussianDiffusion(new DiffusionConfig { Schedule = new() { Timesteps = 50 } });
+        using var optimizer = optim.Adam(model.parameters(), lr: 1e-3);
+        using var g = new Generator(0);
+        _ = diffusion.Schedule.Tensors; // created once, kept for the schedule's life
+        void Step()
+        {
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            var x0 = rand([2, 1, 28, 28], generator: g) * 2 - 1;
+            var t = diffusion.SampleTimesteps(2, g);
+            var loss = diffusion.LossSimple(model.call, x0, t, randn_like(x0)).mean();
+            loss.backward();
+            optimizer.step();
+        }
+        Step(); // first step creates Adam's moment buffers
+        var before = LiveTensors.Count;
+        for (var i = 0; i < 3; i++) Step();
+        Assert.Equal(before, LiveTensors.Count);
+    }
+
+    [Fact]
+    public void Invalid_configs_are_rejected()
+    {
+        Assert.Throws<ArgumentException>(() => new UNetConfig { ImageSize = 30, ChannelMultipliers = [1, 2, 2, 2] }.Validate());
+        Assert.Throws<ArgumentException>(() => new UNetConfig { BaseChannels = 20 }.Validate());
+        Assert.Throws<ArgumentException>(() => UNetConfig.FromPreset("huge"));
+    }
+}
