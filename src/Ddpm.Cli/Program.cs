@@ -1,1 +1,20 @@
-return 0;
+using System.CommandLine;
+using Ddpm.Cli;
+using Ddpm.Cli.Commands;
+
+var root = new RootCommand(
+    "ddpm: train, sample and inspect denoising diffusion probabilistic models (Ho, Jain & Abbeel 2020) on the CPU.\n" +
+    "Timesteps are 0-based indices 0..T-1 everywhere (options, CSV, plots); the paper's t is index + 1.");
+root.Subcommands.Add(ScheduleCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(SampleCommand.Create());
+root.Subcommands.Add(InfoCommand.Create());
+
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    Console.Error.WriteLine($"ddpm: error: {parsed.Errors[0].Message.ReplaceLineEndings(" ")} (see ddpm --help)");
+    return CliErrors.Usage;
+}
+Runtime.Configure();
+return await parsed.InvokeAsync().ConfigureAwait(false);

@@ -98,7 +98,7 @@ public sealed class AttnBlock : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long b = x.shape[0], c = x.shape[1], hh = x.shape[2], ww = x.shape[3];
         var h = norm.call(x);
-        // [B, C, H, W] → [B, 1, HW, C]: one head over HW positions; softmax(q kᵀ / √C) v.
+        // [B, C, H, W] → [B, 1, HW, C]: one head over the HW positions; softmax(q kᵀ/√C) v (libtorch's fused kernel).
         Tensor Heads(Conv2d conv) => conv.call(h).view(b, 1, c, hh * ww).transpose(2, 3);
         var attended = F.scaled_dot_product_attention(Heads(q), Heads(k), Heads(v));
         var merged = attended.transpose(2, 3).reshape(b, c, hh, ww);
@@ -145,5 +145,40 @@ public sealed class Upsample : nn.Module<Tensor, Tensor>
     {
         using var up = F.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
         return conv.call(up);
+    }
+}
+
+/// <summary>
+/// The U-Net's final 3×3 convolution (zero-initialised, as the official code), stored as a plain [out, in, 3, 3] weight.
+/// libtorch 2.10's CPU convolution backward intermittently returns NaN input gradients when a convolution has fewer
+/// than 16 output channels (seen with 1 and 3, never with 16 or more); under autograd the weight is therefore padded
+/// with zero filters to a multiple of 16 and the extra outputs dropped, which gives the same values and gradients.
+/// </summary>
+public sealed class OutputConv : nn.Module<Tensor, Tensor>
+{
+    /// <summary>Output channels are padded to a multiple of this under autograd.</summary>
+    public const int SafeChannelMultiple = 16;
+
+    private readonly Parameter weight;
+    private readonly Parameter bias;
+
+    /// <summary>A zero-initialised 3×3 convolution from <paramref name="inChannels"/> to <paramref name="outChannels"/>.</summary>
+    public OutputConv(int inChannels, int outChannels) : base(nameof(OutputConv))
+    {
+        weight = new Parameter(zeros(outChannels, inChannels, 3, 3));
+        bias = new Parameter(zeros(outChannels));
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x)
+    {
+        var outChannels = weight.shape[0];
+        var padded = (int)((outChannels + SafeChannelMultiple - 1) / SafeChannelMultiple * SafeChannelMultiple);
+        if (!is_grad_enabled() || padded == outChannels) return F.conv2d(x, weight, bias, padding: [1, 1]);
+        using var scope = NewDisposeScope();
+        var w = cat([weight, zeros([padded - outChannels, weight.shape[1], 3, 3], dtype: weight.dtype)], 0);
+        var b = cat([bias, zeros([padded - outChannels], dtype: bias.dtype)], 0);
+        return F.conv2d(x, w, b, padding: [1, 1]).narrow(1, 0, outChannels).MoveToOuterDisposeScope();
     }
 }

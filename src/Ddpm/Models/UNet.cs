@@ -20,7 +20,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     private readonly MidBlock mid;
     private readonly ModuleList<UpLevel> up;
     private readonly GroupNorm norm_out;
-    private readonly Conv2d conv_out;
+    private readonly OutputConv conv_out;
 
     /// <summary>Builds the network for <paramref name="config"/>, initialising weights from <paramref name="seed"/>.</summary>
     public UNet(UNetConfig config, long seed = 0) : base(nameof(UNet))
@@ -88,8 +88,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         }
         up = nn.ModuleList(upLevels);
         norm_out = Norm.Create(groups, blockIn);
-        conv_out = nn.Conv2d(blockIn, config.OutChannels, 3, padding: 1);
-        Init.Zero(conv_out);
+        conv_out = new OutputConv(blockIn, config.OutChannels);
         RegisterComponents();
     }
 
@@ -108,6 +107,9 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
                 $"The U-Net expects images [B, {Config.InChannels}, {Config.ImageSize}, {Config.ImageSize}], got [{string.Join(", ", x.shape)}].");
         }
         using var scope = NewDisposeScope();
+        // Under autograd the graph owns its saved tensors and disposing their handles corrupts gradients;
+        // without gradients (sampling) each activation is freed as soon as it is dead.
+        var release = !is_grad_enabled();
         var emb = temb.call(t, x.dtype);
         var hs = new List<Tensor> { conv_in.call(x) };
         foreach (var level in down)
@@ -118,7 +120,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
                 if (level.attn.Count > 0)
                 {
                     var attended = level.attn[i].call(h);
-                    h.Dispose();
+                    Release(h, release);
                     h = attended;
                 }
                 hs.Add(h);
@@ -134,26 +136,31 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
                 var skip = hs[^1];
                 hs.RemoveAt(hs.Count - 1);
                 var joined = cat([hMid, skip], 1);
-                hMid.Dispose();
-                skip.Dispose();
+                Release(hMid, release);
+                Release(skip, release);
                 hMid = level.block[i].call(joined, emb);
-                joined.Dispose();
+                Release(joined, release);
                 if (level.attn.Count > 0)
                 {
                     var attended = level.attn[i].call(hMid);
-                    hMid.Dispose();
+                    Release(hMid, release);
                     hMid = attended;
                 }
             }
             if (level.upsample is not null)
             {
                 var upsampled = level.upsample.call(hMid);
-                hMid.Dispose();
+                Release(hMid, release);
                 hMid = upsampled;
             }
         }
         var output = conv_out.call(F.silu(norm_out.call(hMid)));
         return output.MoveToOuterDisposeScope();
+    }
+
+    private static void Release(Tensor tensor, bool release)
+    {
+        if (release) tensor.Dispose();
     }
 }
 

@@ -1,0 +1,145 @@
+using System.CommandLine;
+using System.Globalization;
+using Ddpm.Checkpoints;
+using Ddpm.Data;
+using Ddpm.Diffusion;
+using Ddpm.Models;
+using Ddpm.Schedules;
+using Ddpm.Training;
+
+namespace Ddpm.Cli.Commands;
+
+/// <summary><c>ddpm train</c>: trains a DDPM on a data set into a run folder, resumable.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var dataset = new Option<string>("--dataset") { Description = "Data set: fashion-mnist, mnist, cifar10 or folder", DefaultValueFactory = _ => "fashion-mnist" }
+            .OneOf([.. DatasetNames.All]);
+        var data = new Option<string?>("--data") { Description = "Where the data set is (default for fashion-mnist: " + DataDefaults.FashionMnistPath + ")" };
+        var imageSize = new Option<int?>("--image-size") { Description = "Image side for --dataset folder (resized and centre-cropped)" }.PositiveOrNull();
+        var channels = new Option<int?>("--channels") { Description = "1 (grey) or 3 (RGB) for --dataset folder" };
+        var preset = new Option<string>("--preset") { Description = "Model preset: small (28×28 grey) or cifar10 (the paper's model)", DefaultValueFactory = _ => "small" }
+            .OneOf([.. UNetConfig.PresetNames]);
+        var timesteps = new Option<int>("--timesteps") { Description = "Length T of the diffusion chain", DefaultValueFactory = _ => 1000 }.Positive();
+        var schedule = new Option<string>("--schedule") { Description = "β schedule: linear, quadratic, sigmoid or cosine", DefaultValueFactory = _ => "linear" }
+            .OneOf("linear", "quadratic", "sigmoid", "cosine");
+        var steps = new Option<long?>("--steps") { Description = "Training steps (default: the preset's; with --resume, the new total)" }.PositiveOrNull();
+        var batchSize = new Option<int?>("--batch-size") { Description = "Images per micro-batch (paper: 128)" }.PositiveOrNull();
+        var gradAccum = new Option<int>("--grad-accum") { Description = "Micro-batches per optimizer step", DefaultValueFactory = _ => 1 }.Positive();
+        var lr = new Option<double?>("--lr") { Description = "Adam learning rate (paper: 2e-4)" }.PositiveOrNull();
+        var warmup = new Option<long?>("--warmup") { Description = "Linear warm-up steps (paper: 5000; small preset: 1000)" };
+        var emaDecay = new Option<double?>("--ema-decay") { Description = "EMA decay (paper: 0.9999; small preset: 0.999)" };
+        var flip = new Option<bool?>("--random-flip") { Description = "Random horizontal flips (default: on for cifar10 and folders, off otherwise)" };
+        var output = new Option<string>("--out") { Description = "Run folder", DefaultValueFactory = _ => "runs/fashion-mnist" };
+        var seed = new Option<long>("--seed") { Description = "Seed of every random draw", DefaultValueFactory = _ => 0 };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint" };
+        var sampleEvery = new Option<long?>("--sample-every") { Description = "Write an EMA sample grid every N steps (0: only at the end)" };
+        var checkpointEvery = new Option<long?>("--checkpoint-every") { Description = "Write a checkpoint every N steps (and at the end)" };
+        var timeLimit = new Option<double?>("--time-limit") { Description = "Stop training after this many minutes (a checkpoint is written)" }.PositiveOrNull();
+        var precision = new Option<string>("--precision") { Description = "fp32 or bf16 compute", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
+
+        var command = new Command("train", "Train a DDPM (Algorithm 1) into a run folder; Ctrl+C writes a checkpoint and stops.")
+        {
+            dataset, data, imageSize, channels, preset, timesteps, schedule, steps, batchSize, gradAccum, lr, warmup, emaDecay, flip,
+            output, seed, resume, sampleEvery, checkpointEvery, timeLimit, precision,
+        };
+        command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
+        {
+            var runDir = parse.GetValue(output)!;
+            var kind = DatasetNames.Parse(parse.GetValue(dataset)!);
+            RunConfig config;
+            if (parse.GetValue(resume))
+            {
+                var existing = Path.Combine(runDir, CheckpointFiles.Config);
+                if (!File.Exists(existing)) throw new FileNotFoundException($"{runDir}: nothing to resume (no {CheckpointFiles.Config}).");
+                config = ConfigJson.Load<RunConfig>(existing);
+                kind = DatasetNames.Parse(config.Data.Dataset);
+            }
+            else
+            {
+                var presetName = parse.GetValue(preset)!;
+                var defaults = TrainingConfig.ForPreset(presetName);
+                var training = defaults with
+                {
+                    Steps = parse.GetValue(steps) ?? defaults.Steps,
+                    BatchSize = parse.GetValue(batchSize) ?? defaults.BatchSize,
+                    GradientAccumulation = parse.GetValue(gradAccum),
+                    LearningRate = parse.GetValue(lr) ?? defaults.LearningRate,
+                    WarmupSteps = parse.GetValue(warmup) ?? defaults.WarmupSteps,
+                    EmaDecay = parse.GetValue(emaDecay) ?? defaults.EmaDecay,
+                    RandomFlip = parse.GetValue(flip),
+                    Seed = parse.GetValue(seed),
+                    SampleEvery = parse.GetValue(sampleEvery) ?? defaults.SampleEvery,
+                    CheckpointEvery = parse.GetValue(checkpointEvery) ?? defaults.CheckpointEvery,
+                    Precision = parse.GetValue(precision) == "bf16" ? Precision.Bf16 : Precision.Fp32,
+                };
+                config = new RunConfig
+                {
+                    Preset = presetName,
+                    Model = UNetConfig.FromPreset(presetName),
+                    Diffusion = new DiffusionConfig
+                    {
+                        Schedule = new ScheduleConfig { Kind = ScheduleCommand.ParseKind(parse.GetValue(schedule)!), Timesteps = parse.GetValue(timesteps) },
+                    },
+                    Training = training,
+                    Data = new DataConfig { Dataset = DatasetNames.Of(kind), Path = parse.GetValue(data) },
+                };
+                config.Validate();
+            }
+
+            var images = Datasets.Open(kind, config.Data.Path, parse.GetValue(imageSize), train: true, parse.GetValue(channels));
+            if (!parse.GetValue(resume))
+            {
+                // A preset fixes the architecture; the image shape comes from the data.
+                config = config with { Model = config.Model with { ImageSize = images.Height, InChannels = images.Channels, OutChannels = images.Channels } };
+            }
+            var limit = parse.GetValue(timeLimit) is { } minutes ? TimeSpan.FromMinutes(minutes) : (TimeSpan?)null;
+            using var run = parse.GetValue(resume)
+                ? TrainingRun.Resume(runDir, images, parse.GetValue(steps))
+                : TrainingRun.Start(runDir, config, images);
+            var t = run.Trainer;
+            var limitText = limit is { } l ? string.Create(CultureInfo.InvariantCulture, $", for at most {l.TotalMinutes:0.#} min") : "";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Training {config.Preset ?? "custom"} U-Net ({t.Model.ParameterCount:N0} parameters) on {config.Data.Dataset} ({images.Count:N0} images) from step {t.Step} to {t.Config.Training.Steps}, batch {t.Config.Training.BatchSize}×{t.Config.Training.GradientAccumulation}{limitText}; run folder {run.RunDirectory}"));
+
+            var outcome = ProgressDisplay.Run("train", t.Config.Training.Steps, sink =>
+            {
+                var reporter = new TrainingReporter(sink);
+                return run.Train(reporter, limit, cancellation);
+            });
+            Console.WriteLine($"Stopped at step {outcome.Step} ({outcome.Stop}).");
+            Console.WriteLine($"Checkpoint: {outcome.Checkpoint}");
+            if (outcome.LastSamples is not null) Console.WriteLine($"Samples: {outcome.LastSamples}");
+            if (outcome.LossPlot is not null) Console.WriteLine($"Loss curve: {outcome.LossPlot}");
+            return outcome.Stop == TrainingStop.Cancelled ? CliErrors.Interrupted : CliErrors.Ok;
+        })));
+        return command;
+    }
+
+    private sealed class TrainingReporter(IProgressSink sink) : IProgress<TrainingEvent>
+    {
+        private double smoothedLoss = double.NaN;
+
+        public void Report(TrainingEvent e)
+        {
+            switch (e.Phase)
+            {
+                case TrainingPhase.Step when e.Metrics is { } m:
+                    smoothedLoss = double.IsNaN(smoothedLoss) ? m.Loss : 0.98 * smoothedLoss + 0.02 * m.Loss;
+                    sink.Update(e.Step, string.Create(CultureInfo.InvariantCulture,
+                        $"step {e.Step}/{e.TotalSteps} loss {smoothedLoss:F4} {m.ImagesPerSecond:F0} img/s"));
+                    break;
+                case TrainingPhase.Sampling:
+                    sink.Update(e.Step, $"step {e.Step}/{e.TotalSteps} drawing EMA samples");
+                    break;
+                case TrainingPhase.SamplesWritten:
+                    sink.Log($"step {e.Step}: samples {e.Path}");
+                    break;
+                case TrainingPhase.Checkpoint:
+                    sink.Log($"step {e.Step}: checkpoint {e.Path}");
+                    break;
+            }
+        }
+    }
+}

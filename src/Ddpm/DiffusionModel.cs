@@ -1,0 +1,108 @@
+using Ddpm.Checkpoints;
+using Ddpm.Diffusion;
+using Ddpm.Models;
+using Ddpm.Sampling;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Ddpm;
+
+/// <summary>
+/// A trained model ready to sample: the U-Net (EMA weights by default), its diffusion process and configuration,
+/// loaded from a run folder (its latest checkpoint) or a checkpoint folder (which may hold EMA weights only).
+/// </summary>
+/// <example>
+/// <code>
+/// using var model = DiffusionModel.Load("models/fashion-mnist");
+/// using var images = model.Sample(16, SamplerSettings.Ddim(50), seed: 1);
+/// ImageGrid.SavePng(images, "samples.png");
+/// </code>
+/// </example>
+public sealed class DiffusionModel : IDisposable
+{
+    private DiffusionModel(RunConfig config, UNet network, string directory, bool usesEma, TrainingState? state)
+    {
+        Config = config;
+        Network = network;
+        Diffusion = new GaussianDiffusion(config.Diffusion);
+        CheckpointDirectory = directory;
+        UsesEma = usesEma;
+        State = state;
+    }
+
+    /// <summary>The configuration the model was trained with.</summary>
+    public RunConfig Config { get; }
+
+    /// <summary>The network, in eval mode.</summary>
+    public UNet Network { get; }
+
+    /// <summary>The diffusion process the network was trained for.</summary>
+    public GaussianDiffusion Diffusion { get; }
+
+    /// <summary>The checkpoint folder the weights came from.</summary>
+    public string CheckpointDirectory { get; }
+
+    /// <summary>Whether the EMA weights were loaded.</summary>
+    public bool UsesEma { get; }
+
+    /// <summary>The training state saved with the checkpoint, if any (published models may have none).</summary>
+    public TrainingState? State { get; }
+
+    /// <summary>
+    /// Loads a run folder's latest checkpoint or a checkpoint folder. EMA weights are used when present and
+    /// <paramref name="preferEma"/> is set; otherwise the raw weights.
+    /// </summary>
+    public static DiffusionModel Load(string path, bool preferEma = true)
+    {
+        var directory = CheckpointStore.Resolve(path);
+        var config = ConfigJson.Load<RunConfig>(Path.Combine(directory, CheckpointFiles.Config)).Validate();
+        var emaPath = Path.Combine(directory, CheckpointFiles.Ema);
+        var modelPath = Path.Combine(directory, CheckpointFiles.Model);
+        var usesEma = preferEma ? File.Exists(emaPath) : !File.Exists(modelPath);
+        var weights = usesEma ? emaPath : modelPath;
+        var statePath = Path.Combine(directory, CheckpointFiles.State);
+        var state = File.Exists(statePath) ? ConfigJson.Load<TrainingState>(statePath) : null;
+        var network = new UNet(config.Model);
+        try
+        {
+            network.load_safetensors(weights);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            network.Dispose();
+            throw new InvalidDataException($"{weights}: cannot load weights for this model ({e.Message.Split('\n')[0]}).", e);
+        }
+        network.eval();
+        return new DiffusionModel(config, network, directory, usesEma, state);
+    }
+
+    /// <summary>The network's prediction for x_t at 0-based timesteps t.</summary>
+    public Tensor Predict(Tensor x, Tensor t) => Network.call(x, t);
+
+    /// <summary>
+    /// Draws <paramref name="count"/> images [count, C, H, W] in [−1, 1] with the given sampler (DDPM over the full chain
+    /// by default). Image i depends only on (<paramref name="seed"/>, i), not on the batch size.
+    /// </summary>
+    public Tensor Sample(int count, SamplerSettings? sampler = null, long seed = 0, int batchSize = 64,
+        IProgress<SamplingProgress>? progress = null, Action<PredictedStartEvent>? onPredictedStart = null)
+    {
+        var s = (sampler ?? SamplerSettings.Ddpm()).Create(Diffusion);
+        try
+        {
+            var m = Config.Model;
+            var pipeline = new SamplingPipeline(Predict, s);
+            return pipeline.Generate(new SampleRequest(count, m.InChannels, m.ImageSize, m.ImageSize, seed, batchSize), progress, onPredictedStart);
+        }
+        finally
+        {
+            (s as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Network.Dispose();
+        Diffusion.Dispose();
+    }
+}

@@ -1,0 +1,46 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ddpm.Training;
+
+/// <summary>
+/// Exponential moving average of a model's weights, θ_ema ← decay·θ_ema + (1 − decay)·θ (Ho et al. 2020, Appendix B),
+/// kept in float32 in a second copy of the model used for sampling.
+/// </summary>
+public sealed class ExponentialMovingAverage
+{
+    private readonly IReadOnlyList<(Tensor Ema, Tensor Live)> pairs;
+
+    /// <summary>Tracks <paramref name="live"/> in <paramref name="ema"/>, a module of the same architecture.</summary>
+    public ExponentialMovingAverage(nn.Module live, nn.Module ema, double decay)
+    {
+        Decay = decay;
+        var liveParams = live.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        var list = new List<(Tensor, Tensor)>();
+        foreach (var (name, p) in ema.named_parameters())
+        {
+            if (!liveParams.TryGetValue(name, out var source)) throw new ArgumentException($"The EMA model has a parameter '{name}' the live model lacks.");
+            p.requires_grad = false;
+            list.Add((p, source));
+        }
+        pairs = list;
+    }
+
+    /// <summary>The decay per step.</summary>
+    public double Decay { get; }
+
+    /// <summary>Copies the live weights into the average (θ_ema ← θ).</summary>
+    public void CopyFromLive()
+    {
+        using var noGrad = no_grad();
+        foreach (var (ema, live) in pairs) ema.copy_(live);
+    }
+
+    /// <summary>One update after an optimizer step.</summary>
+    public void Update()
+    {
+        using var noGrad = no_grad();
+        var weight = 1.0 - Decay;
+        foreach (var (ema, live) in pairs) ema.lerp_(live, weight);
+    }
+}

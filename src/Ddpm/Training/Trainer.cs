@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using Ddpm.Checkpoints;
+using Ddpm.Data;
+using Ddpm.Diffusion;
+using Ddpm.Models;
+using Ddpm.Sampling;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Ddpm.Training;
+
+/// <summary>
+/// Algorithm 1 of Ho et al. 2020 with the paper's recipe: x_0 from the data, t ~ U{0..T−1}, ε ~ N(0, I),
+/// a gradient step on L_simple with Adam, linear warm-up, gradient clipping, and an EMA of the weights.
+/// All randomness comes from the configured seed: weights, data order and flips, timesteps and noise (the trainer's
+/// generator), and dropout (TorchSharp's global generator, whose state is saved and restored with checkpoints).
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly Adam optimizer;
+    private readonly ExponentialMovingAverage ema;
+    private readonly Generator generator;
+    private readonly List<Parameter> parameters;
+    private BatchLoader loader;
+
+    /// <summary>A fresh run of <paramref name="config"/> on <paramref name="dataset"/>.</summary>
+    public Trainer(RunConfig config, IDataset dataset)
+    {
+        Config = config.Validate();
+        Dataset = dataset;
+        var model = config.Model;
+        if (dataset.Channels != model.InChannels || dataset.Height != model.ImageSize || dataset.Width != model.ImageSize)
+        {
+            throw new ArgumentException(
+                $"The data set '{dataset.Name}' has {dataset.Channels}×{dataset.Height}×{dataset.Width} images but the model expects {model.InChannels}×{model.ImageSize}×{model.ImageSize}.");
+        }
+        var training = config.Training;
+        if (dataset.Count < training.BatchSize)
+            throw new ArgumentException($"The data set '{dataset.Name}' has {dataset.Count} images, fewer than one batch of {training.BatchSize}.");
+
+        Diffusion = new GaussianDiffusion(config.Diffusion);
+        Model = new UNet(model, training.Seed);
+        EmaModel = new UNet(model, training.Seed);
+        Model.train();
+        EmaModel.eval();
+        ema = new ExponentialMovingAverage(Model, EmaModel, training.EmaDecay);
+        ema.CopyFromLive();
+        parameters = Model.parameters().ToList();
+        optimizer = optim.Adam(parameters, lr: training.LearningRate);
+        generator = new Generator((ulong)SampleSeeds.For(training.Seed, StreamTimestepsAndNoise));
+        manual_seed(SampleSeeds.For(training.Seed, StreamDropout));
+        loader = new BatchLoader(dataset, training.BatchSize, training.Seed, RandomFlip);
+        _ = Diffusion.Schedule.Tensors;
+    }
+
+    // Independent random streams derived from the one training seed.
+    private const long StreamTimestepsAndNoise = 1;
+    private const long StreamDropout = 2;
+
+    /// <summary>The run's configuration.</summary>
+    public RunConfig Config { get; }
+
+    /// <summary>The training data.</summary>
+    public IDataset Dataset { get; }
+
+    /// <summary>The diffusion process.</summary>
+    public GaussianDiffusion Diffusion { get; }
+
+    /// <summary>The network being trained.</summary>
+    public UNet Model { get; }
+
+    /// <summary>The exponential moving average of <see cref="Model"/>'s weights, in eval mode, used for sampling.</summary>
+    public UNet EmaModel { get; }
+
+    /// <summary>Optimizer steps completed.</summary>
+    public long Step { get; private set; }
+
+    /// <summary>Images trained on so far.</summary>
+    public long ImagesSeen { get; private set; }
+
+    /// <summary>Seconds spent in <see cref="TrainStep"/> so far (across resumptions).</summary>
+    public double TrainSeconds { get; private set; }
+
+    /// <summary>Whether random flips are on: the configured value or the data set's default.</summary>
+    public bool RandomFlip => Config.Training.RandomFlip ?? DatasetNames.DefaultRandomFlip(Config.Data.Dataset);
+
+    /// <summary>One optimizer step over <see cref="TrainingConfig.GradientAccumulation"/> micro-batches.</summary>
+    public StepMetrics TrainStep()
+    {
+        var training = Config.Training;
+        var clock = Stopwatch.StartNew();
+        double loss = 0;
+        double gradNorm;
+        var lr = training.LearningRateAt(Step);
+        using (var scope = NewDisposeScope())
+        {
+            optimizer.zero_grad();
+            for (var micro = 0; micro < training.GradientAccumulation; micro++)
+            {
+                using var batch = loader.Next();
+                var x0 = batch.Images;
+                var t = Diffusion.SampleTimesteps((int)x0.shape[0], generator);
+                var noise = randn(x0.shape, generator: generator);
+                var microLoss = Diffusion.LossSimple(Model.call, x0, t, noise).mean();
+                if (training.GradientAccumulation > 1) microLoss = microLoss / training.GradientAccumulation;
+                microLoss.backward();
+                loss += microLoss.item<float>();
+                scope.DisposeEverythingBut();
+            }
+            if (!double.IsFinite(loss))
+                throw new TrainingDivergedException($"The loss became {loss} at step {Step + 1}; the last checkpoint is intact (try a lower --lr).");
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            gradNorm = nn.utils.clip_grad_norm_(parameters, training.GradientClip);
+            optimizer.step();
+            ema.Update();
+        }
+        Step++;
+        var images = training.BatchSize * training.GradientAccumulation;
+        ImagesSeen += images;
+        var seconds = clock.Elapsed.TotalSeconds;
+        TrainSeconds += seconds;
+        return new StepMetrics(Step, loss, gradNorm, lr, images, seconds);
+    }
+
+    /// <summary>Writes every file of a checkpoint (weights, EMA, optimizer, state, config) into <paramref name="directory"/>.</summary>
+    public void WriteCheckpoint(string directory, double? recentLoss = null)
+    {
+        Directory.CreateDirectory(directory);
+        Model.save_safetensors(Path.Combine(directory, CheckpointFiles.Model));
+        EmaModel.save_safetensors(Path.Combine(directory, CheckpointFiles.Ema));
+        optimizer.save_py(Path.Combine(directory, CheckpointFiles.Optimizer));
+        var state = new TrainingState
+        {
+            Step = Step,
+            LoaderEpoch = loader.State.Epoch,
+            LoaderOffset = loader.State.Offset,
+            TrainGeneratorState = Convert.ToBase64String(StateBytes(generator.get_state())),
+            GlobalGeneratorState = Convert.ToBase64String(StateBytes(get_rng_state())),
+            ImagesSeen = ImagesSeen,
+            TrainSeconds = TrainSeconds,
+            RecentLoss = recentLoss,
+        };
+        ConfigJson.Save(state, Path.Combine(directory, CheckpointFiles.State));
+        ConfigJson.Save(Config, Path.Combine(directory, CheckpointFiles.Config));
+    }
+
+    /// <summary>Restores everything <see cref="WriteCheckpoint"/> wrote, so training continues exactly as if never stopped.</summary>
+    public void RestoreCheckpoint(string directory)
+    {
+        var statePath = Path.Combine(directory, CheckpointFiles.State);
+        var state = ConfigJson.Load<TrainingState>(statePath);
+        foreach (var file in new[] { CheckpointFiles.Model, CheckpointFiles.Ema, CheckpointFiles.Optimizer })
+        {
+            var path = Path.Combine(directory, file);
+            if (!File.Exists(path)) throw new FileNotFoundException($"{path}: missing; this checkpoint cannot resume training.", path);
+        }
+        Model.load_safetensors(Path.Combine(directory, CheckpointFiles.Model));
+        EmaModel.load_safetensors(Path.Combine(directory, CheckpointFiles.Ema));
+        optimizer.load_py(Path.Combine(directory, CheckpointFiles.Optimizer));
+        using (var s = FromBytes(Convert.FromBase64String(state.TrainGeneratorState))) generator.set_state(s);
+        using (var s = FromBytes(Convert.FromBase64String(state.GlobalGeneratorState))) set_rng_state(s);
+        loader.Dispose();
+        loader = new BatchLoader(Dataset, Config.Training.BatchSize, Config.Training.Seed, RandomFlip, new BatchLoaderState(state.LoaderEpoch, state.LoaderOffset));
+        Step = state.Step;
+        ImagesSeen = state.ImagesSeen;
+        TrainSeconds = state.TrainSeconds;
+    }
+
+    private static byte[] StateBytes(Tensor state)
+    {
+        using (state)
+        {
+            return state.data<byte>().ToArray();
+        }
+    }
+
+    private static Tensor FromBytes(byte[] bytes) => tensor(bytes, dtype: ScalarType.Byte);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        loader.Dispose();
+        optimizer.Dispose();
+        generator.Dispose();
+        Model.Dispose();
+        EmaModel.Dispose();
+        Diffusion.Dispose();
+    }
+}

@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using Ddpm.Checkpoints;
+using Ddpm.Data;
+using Ddpm.Imaging;
+using Ddpm.Sampling;
+
+namespace Ddpm.Training;
+
+/// <summary>
+/// A training run in a folder: <c>config.json</c>, <c>checkpoints/</c> (last few kept, atomic), <c>metrics.csv</c> and
+/// TensorBoard files, EMA sample grids in <c>samples/</c>, and <c>loss.png</c> at the end. It resumes exactly from its
+/// latest checkpoint. Progress goes to an <see cref="IProgress{T}"/>; nothing is written to the console.
+/// </summary>
+public sealed class TrainingRun : IDisposable
+{
+    private readonly CheckpointStore store;
+    private readonly MetricsLog metrics;
+    private readonly Queue<double> recentLosses = new();
+    private const int RecentWindow = 100;
+
+    private TrainingRun(string runDirectory, Trainer trainer)
+    {
+        RunDirectory = Path.GetFullPath(runDirectory);
+        Trainer = trainer;
+        store = new CheckpointStore(RunDirectory, trainer.Config.Training.KeepCheckpoints);
+        metrics = new MetricsLog(RunDirectory, trainer.Step);
+    }
+
+    /// <summary>The run folder.</summary>
+    public string RunDirectory { get; }
+
+    /// <summary>The trainer (model, EMA, optimizer, data).</summary>
+    public Trainer Trainer { get; }
+
+    /// <summary>The folder of EMA sample grids.</summary>
+    public string SamplesDirectory => Path.Combine(RunDirectory, "samples");
+
+    /// <summary>
+    /// Starts a new run of <paramref name="config"/> on <paramref name="dataset"/> in <paramref name="runDirectory"/>.
+    /// A folder that already holds a run is refused (resume it with <see cref="Resume"/> instead).
+    /// </summary>
+    public static TrainingRun Start(string runDirectory, RunConfig config, IDataset dataset)
+    {
+        config = config with { Data = config.Data with { Images = dataset.Count } };
+        config.Validate();
+        var configPath = Path.Combine(runDirectory, CheckpointFiles.Config);
+        if (File.Exists(configPath) || new CheckpointStore(runDirectory).Latest is not null)
+            throw new IOException($"{runDirectory} already holds a run; resume it (--resume) or choose another --out.");
+        var trainer = new Trainer(config, dataset);
+        try
+        {
+            ConfigJson.Save(config, configPath);
+            return new TrainingRun(runDirectory, trainer);
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Resumes the run in <paramref name="runDirectory"/> from its latest checkpoint (or from the start if it has none).
+    /// <paramref name="steps"/>, when given, changes the number of steps to train to.
+    /// </summary>
+    public static TrainingRun Resume(string runDirectory, IDataset dataset, long? steps = null)
+    {
+        var configPath = Path.Combine(runDirectory, CheckpointFiles.Config);
+        if (!File.Exists(configPath)) throw new FileNotFoundException($"{runDirectory}: not a run folder (no {CheckpointFiles.Config}).", configPath);
+        var config = ConfigJson.Load<RunConfig>(configPath);
+        if (steps is { } s)
+        {
+            config = config with { Training = config.Training with { Steps = s } };
+            ConfigJson.Save(config, configPath);
+        }
+        var trainer = new Trainer(config, dataset);
+        try
+        {
+            var latest = new CheckpointStore(runDirectory).Latest;
+            if (latest is not null) trainer.RestoreCheckpoint(latest);
+            return new TrainingRun(runDirectory, trainer);
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Trains until the configured step count, the <paramref name="timeLimit"/>, or cancellation, whichever comes first,
+    /// writing metrics every step, sample grids and checkpoints at their intervals, and a final checkpoint and loss plot.
+    /// </summary>
+    public TrainingOutcome Train(IProgress<TrainingEvent>? progress = null, TimeSpan? timeLimit = null, CancellationToken cancellation = default)
+    {
+        var training = Trainer.Config.Training;
+        var total = training.Steps;
+        var clock = Stopwatch.StartNew();
+        string? lastSamples = null;
+        StepMetrics? last = null;
+        var stop = TrainingStop.Completed;
+        var lastCheckpointStep = store.Latest is null ? -1 : Trainer.Step;
+        while (Trainer.Step < total)
+        {
+            if (cancellation.IsCancellationRequested) { stop = TrainingStop.Cancelled; break; }
+            if (timeLimit is { } limit && clock.Elapsed >= limit) { stop = TrainingStop.TimeLimit; break; }
+            last = Trainer.TrainStep();
+            metrics.Write(last, Trainer.TrainSeconds);
+            recentLosses.Enqueue(last.Loss);
+            if (recentLosses.Count > RecentWindow) recentLosses.Dequeue();
+            progress?.Report(new TrainingEvent(TrainingPhase.Step, Trainer.Step, total, last));
+            if (training.SampleEvery > 0 && Trainer.Step % training.SampleEvery == 0)
+                lastSamples = WriteSamples(progress, last);
+            if (training.CheckpointEvery > 0 && Trainer.Step % training.CheckpointEvery == 0 && Trainer.Step < total)
+            {
+                Checkpoint(progress, last);
+                lastCheckpointStep = Trainer.Step;
+            }
+        }
+        var checkpoint = lastCheckpointStep == Trainer.Step && store.Latest is { } existing ? existing : Checkpoint(progress, last);
+        if (stop == TrainingStop.Completed && (training.SampleEvery == 0 || Trainer.Step % training.SampleEvery != 0) && Trainer.Step > 0)
+            lastSamples = WriteSamples(progress, last);
+        var lossPlot = WriteLossPlot();
+        return new TrainingOutcome(stop, Trainer.Step, checkpoint, lastSamples, lossPlot);
+    }
+
+    /// <summary>Writes a checkpoint of the current state now.</summary>
+    public string Checkpoint(IProgress<TrainingEvent>? progress = null, StepMetrics? last = null)
+    {
+        metrics.Flush();
+        double? recent = recentLosses.Count > 0 ? recentLosses.Average() : null;
+        var dir = store.Save(Trainer.Step, d => Trainer.WriteCheckpoint(d, recent));
+        progress?.Report(new TrainingEvent(TrainingPhase.Checkpoint, Trainer.Step, Trainer.Config.Training.Steps, last, dir));
+        return dir;
+    }
+
+    /// <summary>Draws the configured grid of EMA samples (DDIM) and writes <c>samples/step-NNNNNNN.png</c>.</summary>
+    public string WriteSamples(IProgress<TrainingEvent>? progress = null, StepMetrics? last = null)
+    {
+        var training = Trainer.Config.Training;
+        progress?.Report(new TrainingEvent(TrainingPhase.Sampling, Trainer.Step, training.Steps, last));
+        var model = Trainer.Config.Model;
+        var settings = SamplerSettings.Ddim(Math.Min(training.SampleSteps, Trainer.Diffusion.Timesteps));
+        var sampler = settings.Create(Trainer.Diffusion);
+        try
+        {
+            var pipeline = new SamplingPipeline((x, t) => Trainer.EmaModel.call(x, t), sampler);
+            using var images = pipeline.Generate(new SampleRequest(training.SampleCount, model.InChannels, model.ImageSize, model.ImageSize, training.Seed));
+            var path = Path.Combine(SamplesDirectory, $"{CheckpointFiles.StepFolder(Trainer.Step)}.png");
+            ImageGrid.SavePng(images, path, new GridOptions { Scale = model.ImageSize < 64 ? 2 : 1 });
+            progress?.Report(new TrainingEvent(TrainingPhase.SamplesWritten, Trainer.Step, training.Steps, last, path));
+            return path;
+        }
+        finally
+        {
+            (sampler as IDisposable)?.Dispose();
+        }
+    }
+
+    private string? WriteLossPlot()
+    {
+        metrics.Flush();
+        var (steps, losses) = MetricsLog.ReadLoss(metrics.CsvPath);
+        if (steps.Count < 2) return null;
+        var path = Path.Combine(RunDirectory, "loss.png");
+        Plots.LossCurve(steps, losses, path, $"L_simple, {Trainer.Config.Data.Dataset}");
+        return path;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        metrics.Dispose();
+        Trainer.Dispose();
+    }
+}
