@@ -17,4 +17,6 @@ if (parsed.Errors.Count > 0)
     return CliErrors.Usage;
 }
 Runtime.Configure();
-return await parsed.InvokeAsync().ConfigureAwait(false);
+// Ctrl+C (or SIGTERM) cancels the command, which finishes its step and writes a checkpoint: give it time to.
+var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(5) };
+return await parsed.InvokeAsync(invocation).ConfigureAwait(false);

@@ -98,10 +98,14 @@ public sealed class AttnBlock : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long b = x.shape[0], c = x.shape[1], hh = x.shape[2], ww = x.shape[3];
         var h = norm.call(x);
-        // [B, C, H, W] → [B, 1, HW, C]: one head over the HW positions; softmax(q kᵀ/√C) v (libtorch's fused kernel).
-        Tensor Heads(Conv2d conv) => conv.call(h).view(b, 1, c, hh * ww).transpose(2, 3);
-        var attended = F.scaled_dot_product_attention(Heads(q), Heads(k), Heads(v));
-        var merged = attended.transpose(2, 3).reshape(b, c, hh, ww);
+        // w = softmax(qᵀk/√C) over the HW key positions, out = v wᵀ, as the official code. Explicit batched matmuls
+        // measured faster than libtorch's fused CPU attention for these sizes (forward and backward).
+        var n = hh * ww;
+        var qf = q.call(h).view(b, c, n);
+        var kf = k.call(h).view(b, c, n);
+        var vf = v.call(h).view(b, c, n);
+        var weights = F.softmax(bmm(qf.transpose(1, 2), kf).mul_(1.0 / Math.Sqrt(c)), 2);
+        var merged = bmm(vf, weights.transpose(1, 2)).view(b, c, hh, ww);
         return proj_out.call(merged).add_(x).MoveToOuterDisposeScope();
     }
 }
