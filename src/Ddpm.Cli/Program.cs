@@ -13,7 +13,8 @@ root.Subcommands.Add(InfoCommand.Create());
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
-    Console.Error.WriteLine($"ddpm: error: {parsed.Errors[0].Message.ReplaceLineEndings(" ")} (see ddpm --help)");
+    var messages = string.Join("; ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ").TrimEnd('.')));
+    Console.Error.WriteLine($"ddpm: error: {messages} (see ddpm --help)");
     return CliErrors.Usage;
 }
 Runtime.Configure();

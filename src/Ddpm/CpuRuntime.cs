@@ -49,7 +49,30 @@ public static partial class CpuRuntime
             }
         }
         torch.set_num_threads(threads ?? Environment.ProcessorCount);
+        DisableNnpack();
     }
+
+    /// <summary>
+    /// libtorch tries NNPACK for convolutions too small for oneDNN; on CPUs NNPACK does not support it prints a warning
+    /// per call and falls back to its generic kernel. Turning NNPACK off goes to that kernel directly and silently.
+    /// </summary>
+    private static void DisableNnpack()
+    {
+        try
+        {
+            at_Context_setUserEnabledNNPACK(at_globalContext(), false);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // A libtorch build without these symbols: the warnings stay, nothing else changes.
+        }
+    }
+
+    [LibraryImport("libtorch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
+    private static partial IntPtr at_globalContext();
+
+    [LibraryImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+    private static partial void at_Context_setUserEnabledNNPACK(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int mallopt(int param, int value);

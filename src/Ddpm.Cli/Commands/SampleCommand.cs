@@ -42,6 +42,9 @@ internal static class SampleCommand
             if (gifPath is not null && !gifPath.EndsWith(".gif", StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException($"--progressive must name a .gif file (got {gifPath}).");
 
+            if (gridPath is not null) OutputPaths.EnsureWritableFile(gridPath);
+            if (directory is not null) OutputPaths.EnsureWritableDirectory(directory);
+            if (gifPath is not null) OutputPaths.EnsureWritableFile(gifPath);
             using var model = DiffusionModel.Load(parse.GetValue(checkpoint)!, preferEma: !parse.GetValue(raw));
             var settings = new SamplerSettings
             {

@@ -89,6 +89,7 @@ internal static class TrainCommand
             }
 
             var images = Datasets.Open(kind, config.Data.Path, parse.GetValue(imageSize), train: true, parse.GetValue(channels));
+            OutputPaths.EnsureWritableDirectory(runDir);
             if (!parse.GetValue(resume))
             {
                 // A preset fixes the architecture; the image shape comes from the data.

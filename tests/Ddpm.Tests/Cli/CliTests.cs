@@ -1,0 +1,111 @@
+using Ddpm.Checkpoints;
+using Ddpm.Tests.TestSupport;
+using Ddpm.Training;
+
+namespace Ddpm.Tests.Cli;
+
+/// <summary>The ddpm tool end to end: output, and one clear line plus a non-zero exit for every bad input.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string root = TinyRuns.TempDir();
+
+    private static void AssertOneLineError(CliRunner.Result r, string expected)
+    {
+        Assert.NotEqual(0, r.ExitCode);
+        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("ddpm: error: ", lines[0]);
+        Assert.Contains(expected, lines[0]);
+    }
+
+    [Fact]
+    public void Schedule_prints_the_columns_and_writes_a_plot()
+    {
+        var plot = Path.Combine(root, "schedule.png");
+        var r = CliRunner.Run("schedule", "--format", "csv", "--timesteps", "10", "--plot", plot);
+        Assert.Equal(0, r.ExitCode);
+        var lines = r.Stdout.Trim().Split('\n');
+        Assert.Equal("t,beta,alpha_bar,sqrt_alpha_bar,sqrt_one_minus_alpha_bar,posterior_variance,posterior_log_variance_clipped", lines[0]);
+        Assert.Equal(11, lines.Length);
+        Assert.StartsWith("0,0.0001,0.9999,", lines[1]);
+        Assert.StartsWith("9,0.02,", lines[10]);
+        Assert.True(new FileInfo(plot).Length > 1000);
+        var table = CliRunner.Run("schedule", "--schedule", "cosine", "--every", "500");
+        Assert.Equal(0, table.ExitCode);
+        Assert.Contains("sqrt_one_minus_alpha_bar", table.Stdout);
+    }
+
+    [Fact]
+    public void Help_states_the_timestep_convention()
+    {
+        var r = CliRunner.Run("--help");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("0-based", r.Stdout);
+    }
+
+    [Fact]
+    public void Bad_options_are_one_line_errors()
+    {
+        AssertOneLineError(CliRunner.Run("train", "--steps", "-5"), "--steps");
+        AssertOneLineError(CliRunner.Run("train", "--dataset", "imagenet"), "imagenet");
+        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", root, "--sampler", "euler"), "euler");
+        AssertOneLineError(CliRunner.Run("frobnicate"), "frobnicate");
+        AssertOneLineError(CliRunner.Run("schedule", "--beta-start", "0.5", "--beta-end", "0.1"), "beta-end");
+    }
+
+    [Fact]
+    public void Missing_data_is_a_one_line_error_naming_the_file()
+    {
+        var missing = Path.Combine(root, "no-such-folder");
+        AssertOneLineError(CliRunner.Run("train", "--dataset", "mnist", "--data", missing, "--out", Path.Combine(root, "run")), "no-such-folder");
+        Assert.False(Directory.Exists(Path.Combine(root, "run")));
+    }
+
+    [Fact]
+    public void Missing_checkpoint_is_a_one_line_error()
+    {
+        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", Path.Combine(root, "nothing")), "nothing");
+        AssertOneLineError(CliRunner.Run("info", Path.Combine(root, "nothing")), "nothing");
+    }
+
+    [Fact]
+    public void Sample_and_info_work_on_a_trained_run_and_unwritable_output_is_an_error()
+    {
+        var run = Path.Combine(root, "run");
+        using (var training = TrainingRun.Start(run, TinyRuns.Config(steps: 2), TinyRuns.Data())) training.Train();
+
+        var grid = Path.Combine(root, "grid.png");
+        var dir = Path.Combine(root, "singles");
+        var gif = Path.Combine(root, "x0.gif");
+        var r = CliRunner.Run("sample", "--checkpoint", run, "--count", "5", "--batch-size", "2", "--sampler", "ddim", "--steps", "4",
+            "--out", grid, "--out-dir", dir, "--progressive", gif);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.True(File.Exists(grid));
+        Assert.Equal(5, Directory.GetFiles(dir, "*.png").Length);
+        Assert.True(File.Exists(gif));
+        Assert.Contains(grid, r.Stdout);
+
+        var info = CliRunner.Run("info", run);
+        Assert.Equal(0, info.ExitCode);
+        Assert.Contains("step", info.Stdout);
+        Assert.Contains("tiny", info.Stdout);
+
+        var blocker = Path.Combine(root, "a-file");
+        File.WriteAllText(blocker, "x");
+        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--count", "1", "--sampler", "ddim", "--steps", "2",
+            "--out", Path.Combine(blocker, "grid.png")), "a-file");
+        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--out", Path.Combine(root, "grid.jpg")), ".png");
+        AssertOneLineError(CliRunner.Run("train", "--out", Path.Combine(blocker, "run"), "--steps", "1"), "a-file");
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
