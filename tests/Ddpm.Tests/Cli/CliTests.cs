@@ -90,6 +90,13 @@ public sealed class CliTests : IDisposable
         Assert.Contains("step", info.Stdout);
         Assert.Contains("tiny", info.Stdout);
 
+        var published = Path.Combine(root, "published");
+        var export = CliRunner.Run("export", run, "--out", published);
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        Assert.Equal(["config.json", "ema.safetensors", "state.json"], Directory.GetFiles(published).Select(Path.GetFileName).Order());
+        var fromExport = CliRunner.Run("sample", "--checkpoint", published, "--count", "2", "--sampler", "ddim", "--steps", "3", "--out", Path.Combine(root, "p.png"));
+        Assert.True(fromExport.ExitCode == 0, fromExport.Stderr);
+
         var blocker = Path.Combine(root, "a-file");
         File.WriteAllText(blocker, "x");
         AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--count", "1", "--sampler", "ddim", "--steps", "2",
