@@ -2,6 +2,8 @@ using Ddpm.Checkpoints;
 using Ddpm.Diffusion;
 using Ddpm.Models;
 using Ddpm.Sampling;
+using Ddpm.Training;
+using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
@@ -20,8 +22,9 @@ namespace Ddpm;
 /// </example>
 public sealed class DiffusionModel : IDisposable
 {
-    private DiffusionModel(RunConfig config, UNet network, string directory, bool usesEma, TrainingState? state)
+    private DiffusionModel(RunConfig config, UNet network, string directory, bool usesEma, TrainingState? state, Precision precision)
     {
+        Precision = precision;
         Config = config;
         Network = network;
         Diffusion = new GaussianDiffusion(config.Diffusion);
@@ -39,6 +42,9 @@ public sealed class DiffusionModel : IDisposable
     /// <summary>The diffusion process the network was trained for.</summary>
     public GaussianDiffusion Diffusion { get; }
 
+    /// <summary>The precision the network computes in (weights are cast on load; sampler math stays float32).</summary>
+    public Precision Precision { get; }
+
     /// <summary>The checkpoint folder the weights came from.</summary>
     public string CheckpointDirectory { get; }
 
@@ -52,7 +58,7 @@ public sealed class DiffusionModel : IDisposable
     /// Loads a run folder's latest checkpoint or a checkpoint folder. EMA weights are used when present and
     /// <paramref name="preferEma"/> is set; otherwise the raw weights.
     /// </summary>
-    public static DiffusionModel Load(string path, bool preferEma = true)
+    public static DiffusionModel Load(string path, bool preferEma = true, Precision precision = Precision.Fp32)
     {
         var directory = CheckpointStore.Resolve(path);
         var config = ConfigJson.Load<RunConfig>(Path.Combine(directory, CheckpointFiles.Config)).Validate();
@@ -73,11 +79,18 @@ public sealed class DiffusionModel : IDisposable
             throw new InvalidDataException($"{weights}: cannot load weights for this model ({e.Message.Split('\n')[0]}).", e);
         }
         network.eval();
-        return new DiffusionModel(config, network, directory, usesEma, state);
+        if (precision == Precision.Bf16) network.to(ScalarType.BFloat16);
+        return new DiffusionModel(config, network, directory, usesEma, state, precision);
     }
 
     /// <summary>The network's prediction for x_t at 0-based timesteps t.</summary>
-    public Tensor Predict(Tensor x, Tensor t) => Network.call(x, t);
+    public Tensor Predict(Tensor x, Tensor t)
+    {
+        if (Precision == Precision.Fp32) return Network.call(x, t);
+        using var scope = NewDisposeScope();
+        using var input = x.to(ScalarType.BFloat16);
+        return Network.call(input, t).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
 
     /// <summary>
     /// Draws <paramref name="count"/> images [count, C, H, W] in [−1, 1] with the given sampler (DDPM over the full chain

@@ -45,7 +45,8 @@ internal static class SampleCommand
             if (gridPath is not null) OutputPaths.EnsureWritableFile(gridPath);
             if (directory is not null) OutputPaths.EnsureWritableDirectory(directory);
             if (gifPath is not null) OutputPaths.EnsureWritableFile(gifPath);
-            using var model = DiffusionModel.Load(parse.GetValue(checkpoint)!, preferEma: !parse.GetValue(raw));
+            using var model = DiffusionModel.Load(parse.GetValue(checkpoint)!, preferEma: !parse.GetValue(raw),
+                parse.GetValue(precision) == "bf16" ? Ddpm.Training.Precision.Bf16 : Ddpm.Training.Precision.Fp32);
             var settings = new SamplerSettings
             {
                 Kind = parse.GetValue(sampler) == "ddim" ? SamplerKind.Ddim : SamplerKind.Ddpm,

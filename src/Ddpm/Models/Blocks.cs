@@ -104,7 +104,9 @@ public sealed class AttnBlock : nn.Module<Tensor, Tensor>
         var qf = q.call(h).view(b, c, n);
         var kf = k.call(h).view(b, c, n);
         var vf = v.call(h).view(b, c, n);
-        var weights = F.softmax(bmm(qf.transpose(1, 2), kf).mul_(1.0 / Math.Sqrt(c)), 2);
+        // The softmax is taken in float32 also for bfloat16 activations, as autocast does.
+        var scores = bmm(qf.transpose(1, 2), kf).mul_(1.0 / Math.Sqrt(c));
+        var weights = scores.dtype == ScalarType.Float32 ? F.softmax(scores, 2) : F.softmax(scores, 2, ScalarType.Float32).to(scores.dtype);
         var merged = bmm(vf, weights.transpose(1, 2)).view(b, c, hh, ww);
         return proj_out.call(merged).add_(x).MoveToOuterDisposeScope();
     }

@@ -23,6 +23,8 @@ public sealed class Trainer : IDisposable
     private readonly ExponentialMovingAverage ema;
     private readonly Generator generator;
     private readonly List<Parameter> parameters;
+    private readonly UNet? computeModel;
+    private readonly List<(Parameter Compute, Parameter Master)> computePairs = [];
     private BatchLoader loader;
 
     /// <summary>A fresh run of <paramref name="config"/> on <paramref name="dataset"/>.</summary>
@@ -49,6 +51,16 @@ public sealed class Trainer : IDisposable
         ema.CopyFromLive();
         parameters = Model.parameters().ToList();
         optimizer = optim.Adam(parameters, lr: training.LearningRate);
+        if (training.Precision == Precision.Bf16)
+        {
+            // Mixed precision: forward and backward run on a bfloat16 copy; the float32 master weights, their gradients,
+            // Adam's moments and the EMA stay float32 (Micikevicius et al. 2018, §3.1, with bf16 needing no loss scaling).
+            computeModel = new UNet(model, training.Seed);
+            computeModel.to(ScalarType.BFloat16);
+            computeModel.train();
+            var masters = Model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            foreach (var (name, p) in computeModel.named_parameters()) computePairs.Add((p, masters[name]));
+        }
         generator = new Generator((ulong)SampleSeeds.For(training.Seed, StreamTimestepsAndNoise));
         manual_seed(SampleSeeds.For(training.Seed, StreamDropout));
         loader = new BatchLoader(dataset, training.BatchSize, training.Seed, RandomFlip);
@@ -97,13 +109,15 @@ public sealed class Trainer : IDisposable
         using (var scope = NewDisposeScope())
         {
             optimizer.zero_grad();
+            computeModel?.zero_grad();
+            if (computeModel is not null) CopyMasterToCompute();
             for (var micro = 0; micro < training.GradientAccumulation; micro++)
             {
                 using var batch = loader.Next();
                 var x0 = batch.Images;
                 var t = Diffusion.SampleTimesteps((int)x0.shape[0], generator);
                 var noise = randn(x0.shape, generator: generator);
-                var microLoss = Diffusion.LossSimple(Model.call, x0, t, noise).mean();
+                var microLoss = Diffusion.LossSimple(Forward, x0, t, noise).mean();
                 if (training.GradientAccumulation > 1) microLoss = microLoss / training.GradientAccumulation;
                 microLoss.backward();
                 loss += microLoss.item<float>();
@@ -111,6 +125,7 @@ public sealed class Trainer : IDisposable
             }
             if (!double.IsFinite(loss))
                 throw new TrainingDivergedException($"The loss became {loss} at step {Step + 1}; the last checkpoint is intact (try a lower --lr).");
+            if (computeModel is not null) CopyComputeGradientsToMaster();
             foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
             gradNorm = nn.utils.clip_grad_norm_(parameters, training.GradientClip);
             optimizer.step();
@@ -122,6 +137,25 @@ public sealed class Trainer : IDisposable
         var seconds = clock.Elapsed.TotalSeconds;
         TrainSeconds += seconds;
         return new StepMetrics(Step, loss, gradNorm, lr, images, seconds);
+    }
+
+    /// <summary>The network call used for the loss: float32, or bfloat16 inputs into the compute copy.</summary>
+    private Tensor Forward(Tensor x, Tensor t) =>
+        computeModel is null ? Model.call(x, t) : computeModel.call(x.to(ScalarType.BFloat16), t);
+
+    private void CopyMasterToCompute()
+    {
+        using var noGrad = no_grad();
+        foreach (var (compute, master) in computePairs) compute.copy_(master);
+    }
+
+    private void CopyComputeGradientsToMaster()
+    {
+        foreach (var (compute, master) in computePairs)
+        {
+            using var grad = compute.grad;
+            master.grad = grad?.to(ScalarType.Float32);
+        }
     }
 
     /// <summary>Writes every file of a checkpoint (weights, EMA, optimizer, state, config) into <paramref name="directory"/>.</summary>
@@ -186,6 +220,7 @@ public sealed class Trainer : IDisposable
         generator.Dispose();
         Model.Dispose();
         EmaModel.Dispose();
+        computeModel?.Dispose();
         Diffusion.Dispose();
     }
 }
