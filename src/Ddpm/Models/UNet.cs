@@ -16,9 +16,9 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly TimestepEmbedding temb;
     private readonly Conv2d conv_in;
-    private readonly ModuleList<DownLevel> down;
+    private readonly ModuleList<Level> down;
     private readonly MidBlock mid;
-    private readonly ModuleList<UpLevel> up;
+    private readonly ModuleList<Level> up;
     private readonly GroupNorm norm_out;
     private readonly OutputConv conv_out;
 
@@ -39,7 +39,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         skipChannels.Push(ch);
         var blockIn = ch;
         var resolution = config.ImageSize;
-        var downLevels = new List<DownLevel>();
+        var downLevels = new List<Level>();
         for (var level = 0; level < levels; level++)
         {
             var blockOut = ch * config.ChannelMultipliers[level];
@@ -60,12 +60,12 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
                 skipChannels.Push(blockIn);
                 resolution /= 2;
             }
-            downLevels.Add(new DownLevel(blocks, attns, downsample));
+            downLevels.Add(new Level(blocks, attns, "downsample", downsample));
         }
         down = nn.ModuleList(downLevels.ToArray());
         mid = new MidBlock(blockIn, tembCh, config.Dropout, groups, init);
 
-        var upLevels = new UpLevel[levels];
+        var upLevels = new Level[levels];
         for (var level = levels - 1; level >= 0; level--)
         {
             var blockOut = ch * config.ChannelMultipliers[level];
@@ -84,7 +84,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
                 upsample = new Upsample(blockIn, init);
                 resolution *= 2;
             }
-            upLevels[level] = new UpLevel(blocks, attns, upsample);
+            upLevels[level] = new Level(blocks, attns, "upsample", upsample);
         }
         up = nn.ModuleList(upLevels);
         norm_out = Norm.Create(groups, blockIn);
@@ -125,7 +125,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
                 }
                 hs.Add(h);
             }
-            if (level.downsample is not null) hs.Add(level.downsample.call(hs[^1]));
+            if (level.Resample is not null) hs.Add(level.Resample.call(hs[^1]));
         }
         var hMid = mid.call(hs[^1], emb);
         for (var levelIndex = up.Count - 1; levelIndex >= 0; levelIndex--)
@@ -147,9 +147,9 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
                     hMid = attended;
                 }
             }
-            if (level.upsample is not null)
+            if (level.Resample is not null)
             {
-                var upsampled = level.upsample.call(hMid);
+                var upsampled = level.Resample.call(hMid);
                 Release(hMid, release);
                 hMid = upsampled;
             }
@@ -213,40 +213,28 @@ public sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>One resolution level on the way down: ResNet blocks, optional attention after each, optional down-sampling.</summary>
-public sealed class DownLevel : nn.Module
+/// <summary>
+/// One resolution level of the U-Net: ResNet blocks, attention after each when the level attends, and an optional
+/// resampling layer registered as <c>downsample</c> or <c>upsample</c> (the official port's state-dict names).
+/// </summary>
+public sealed class Level : nn.Module
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     internal readonly ModuleList<ResnetBlock> block;
     internal readonly ModuleList<AttnBlock> attn;
-    internal readonly Downsample? downsample;
 #pragma warning restore IDE1006
 
-    internal DownLevel(IList<ResnetBlock> blocks, IList<AttnBlock> attns, Downsample? down) : base(nameof(DownLevel))
+    internal Level(IList<ResnetBlock> blocks, IList<AttnBlock> attns, string resampleName, nn.Module<Tensor, Tensor>? resample) : base(nameof(Level))
     {
         block = nn.ModuleList(blocks.ToArray());
         attn = nn.ModuleList(attns.ToArray());
-        downsample = down;
         RegisterComponents();
+        Resample = resample;
+        if (resample is not null) register_module(resampleName, resample);
     }
-}
 
-/// <summary>One resolution level on the way up: ResNet blocks over the concatenated skips, optional attention, optional up-sampling.</summary>
-public sealed class UpLevel : nn.Module
-{
-#pragma warning disable IDE1006 // field names are state-dict keys
-    internal readonly ModuleList<ResnetBlock> block;
-    internal readonly ModuleList<AttnBlock> attn;
-    internal readonly Upsample? upsample;
-#pragma warning restore IDE1006
-
-    internal UpLevel(IList<ResnetBlock> blocks, IList<AttnBlock> attns, Upsample? upsampling) : base(nameof(UpLevel))
-    {
-        block = nn.ModuleList(blocks.ToArray());
-        attn = nn.ModuleList(attns.ToArray());
-        upsample = upsampling;
-        RegisterComponents();
-    }
+    /// <summary>The down- or up-sampling layer after the blocks, or null at the end of the path.</summary>
+    internal nn.Module<Tensor, Tensor>? Resample { get; }
 }
 
 /// <summary>The middle of the U-Net: ResNet block, attention, ResNet block.</summary>
