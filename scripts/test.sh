@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Test classes run in parallel, each with its own OpenMP team: passive waiting keeps idle threads from spinning.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 dotnet build Ddpm.slnx -c Release -v q -nologo
 log=$(mktemp)
 status=0

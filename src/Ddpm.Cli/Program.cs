@@ -19,6 +19,6 @@ if (parsed.Errors.Count > 0)
     return CliErrors.Usage;
 }
 Runtime.Configure();
-// Ctrl+C (or SIGTERM) cancels the command, which finishes its step and writes a checkpoint: give it time to.
-var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(5) };
+// Signals are handled by the commands themselves (train finishes its step and writes a checkpoint).
+var invocation = new InvocationConfiguration { ProcessTerminationTimeout = null };
 return await parsed.InvokeAsync(invocation).ConfigureAwait(false);

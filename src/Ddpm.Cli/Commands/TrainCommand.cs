@@ -44,7 +44,7 @@ internal static class TrainCommand
             dataset, data, imageSize, channels, preset, timesteps, schedule, steps, batchSize, gradAccum, lr, warmup, emaDecay, flip,
             output, seed, resume, sampleEvery, checkpointEvery, timeLimit, precision,
         };
-        command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(() =>
         {
             var runDir = parse.GetValue(output)!;
             var kind = DatasetNames.Parse(parse.GetValue(dataset)!);
@@ -104,17 +104,18 @@ internal static class TrainCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Training {config.Preset ?? "custom"} U-Net ({t.Model.ParameterCount:N0} parameters) on {config.Data.Dataset} ({images.Count:N0} images) from step {t.Step} to {t.Config.Training.Steps}, batch {t.Config.Training.BatchSize}×{t.Config.Training.GradientAccumulation}{limitText}; run folder {run.RunDirectory}"));
 
+            using var interrupt = new InterruptSignals();
             var outcome = ProgressDisplay.Run("train", t.Config.Training.Steps, sink =>
             {
                 var reporter = new TrainingReporter(sink);
-                return run.Train(reporter, limit, cancellation);
+                return run.Train(reporter, limit, interrupt.Token);
             });
             Console.WriteLine($"Stopped at step {outcome.Step} ({outcome.Stop}).");
             Console.WriteLine($"Checkpoint: {outcome.Checkpoint}");
             if (outcome.LastSamples is not null) Console.WriteLine($"Samples: {outcome.LastSamples}");
             if (outcome.LossPlot is not null) Console.WriteLine($"Loss curve: {outcome.LossPlot}");
             return outcome.Stop == TrainingStop.Cancelled ? CliErrors.Interrupted : CliErrors.Ok;
-        })));
+        }));
         return command;
     }
 
