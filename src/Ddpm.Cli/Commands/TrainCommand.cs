@@ -35,6 +35,7 @@ internal static class TrainCommand
         var seed = new Option<long>("--seed") { Description = "Seed of every random draw", DefaultValueFactory = _ => 0 };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint" };
         var sampleEvery = new Option<long?>("--sample-every") { Description = "Write an EMA sample grid every N steps (0: only at the end)" };
+        var sampleCount = new Option<int?>("--sample-count") { Description = "Images in each sample grid written during training (default 64)" }.PositiveOrNull();
         var checkpointEvery = new Option<long?>("--checkpoint-every") { Description = "Write a checkpoint every N steps (and at the end)" };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop training after this many minutes (a checkpoint is written)" }.PositiveOrNull();
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 compute", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
@@ -42,7 +43,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a DDPM (Algorithm 1) into a run folder; Ctrl+C writes a checkpoint and stops.")
         {
             dataset, data, imageSize, channels, preset, timesteps, schedule, steps, batchSize, gradAccum, lr, warmup, emaDecay, flip,
-            output, seed, resume, sampleEvery, checkpointEvery, timeLimit, precision,
+            output, seed, resume, sampleEvery, sampleCount, checkpointEvery, timeLimit, precision,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -71,6 +72,7 @@ internal static class TrainCommand
                     RandomFlip = parse.GetValue(flip),
                     Seed = parse.GetValue(seed),
                     SampleEvery = parse.GetValue(sampleEvery) ?? defaults.SampleEvery,
+                    SampleCount = parse.GetValue(sampleCount) ?? defaults.SampleCount,
                     CheckpointEvery = parse.GetValue(checkpointEvery) ?? defaults.CheckpointEvery,
                     Precision = parse.GetValue(precision) == "bf16" ? Precision.Bf16 : Precision.Fp32,
                 };

@@ -35,7 +35,8 @@ public sealed class MetricsLog : IDisposable
         var content = new StringBuilder(Header).Append('\n');
         foreach (var line in kept) content.Append(line).Append('\n');
         Imaging.AtomicFile.WriteAllBytes(CsvPath, Encoding.UTF8.GetBytes(content.ToString()));
-        csv = new StreamWriter(new FileStream(CsvPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+        // Flushed every step, so the file can be followed while training runs (a line per step costs nothing).
+        csv = new StreamWriter(new FileStream(CsvPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { AutoFlush = true };
         if (tensorBoard) tensorboard = utils.tensorboard.SummaryWriter(Path.Combine(runDirectory, "tensorboard"));
     }
 

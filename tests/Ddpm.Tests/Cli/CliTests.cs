@@ -105,6 +105,33 @@ public sealed class CliTests : IDisposable
         AssertOneLineError(CliRunner.Run("train", "--out", Path.Combine(blocker, "run"), "--steps", "1"), "a-file");
     }
 
+    [Fact]
+    public void Interrupting_training_writes_a_checkpoint_and_resume_continues_from_it()
+    {
+        // A small MNIST-format data set of the tests' own.
+        var data = Path.Combine(root, "mnist");
+        Directory.CreateDirectory(data);
+        File.WriteAllBytes(Path.Combine(data, "train-images-idx3-ubyte"), Ddpm.Tests.Data.TestData.IdxImages(32, 28, 28));
+        File.WriteAllBytes(Path.Combine(data, "train-labels-idx1-ubyte"), Ddpm.Tests.Data.TestData.IdxLabels(Enumerable.Range(0, 32).Select(i => i % 10).ToList()));
+        var run = Path.Combine(root, "interrupted");
+        var metrics = Path.Combine(run, "metrics.csv");
+        var r = CliRunner.Run(["train", "--dataset", "mnist", "--data", data, "--out", run, "--steps", "100000", "--batch-size", "4", "--sample-every", "0", "--sample-count", "2"],
+            whileRunning: pid =>
+            {
+                // Interrupt once a few steps are on record, as Ctrl+C would.
+                var deadline = DateTime.UtcNow.AddMinutes(2);
+                while (DateTime.UtcNow < deadline && (!File.Exists(metrics) || File.ReadAllLines(metrics).Length < 4)) Thread.Sleep(200);
+                CliRunner.Signal(pid, "INT");
+            });
+        Assert.Equal(130, r.ExitCode);
+        Assert.Contains("Cancelled", r.Stdout);
+        var state = ConfigJson.Load<TrainingState>(Path.Combine(CheckpointStore.Resolve(run), CheckpointFiles.State));
+        Assert.True(state.Step >= 3);
+        var resumed = CliRunner.Run("train", "--out", run, "--resume", "--steps", (state.Step + 2).ToString(System.Globalization.CultureInfo.InvariantCulture), "--sample-every", "0");
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Contains($"from step {state.Step} to {state.Step + 2}", resumed.Stdout);
+    }
+
     public void Dispose()
     {
         try

@@ -7,7 +7,10 @@ internal static class CliRunner
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => Run(args, null);
+
+    /// <summary>Runs the tool; <paramref name="whileRunning"/> gets the process id while it runs (to send it a signal).</summary>
+    public static Result Run(string[] args, Action<int>? whileRunning)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Ddpm.Cli.dll");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -16,12 +19,20 @@ internal static class CliRunner
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        whileRunning?.Invoke(process.Id);
         if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
         {
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"ddpm {string.Join(' ', args)} did not finish");
         }
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Sends a POSIX signal (e.g. INT, TERM) to a process.</summary>
+    public static void Signal(int pid, string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
     }
 
     /// <summary>The repository root (the folder holding Ddpm.slnx).</summary>
