@@ -1,25 +1,141 @@
-using System.Diagnostics;
-using Ddpm.Models;
-using TorchSharp;
-using static TorchSharp.torch;
-Ddpm.CpuRuntime.Configure();
-var g = new Generator(0);
-void Time(string name, Func<Tensor> f, int iters = 3)
+using System.Globalization;
+using System.Text.Json;
+
+namespace Ddpm.Bench;
+
+/// <summary>
+/// The benchmark harness. Without <c>--row</c> it is the orchestrator: it starts itself once per row, collects each
+/// row's JSON and writes the Markdown and JSON report. With <c>--row NAME</c> it measures that one row and prints its JSON.
+/// </summary>
+internal static class Program
 {
-    Tensor Run() { var y = f(); y.to(ScalarType.Float32).square().sum().backward(); return y; }
-    using (var s = NewDisposeScope()) Run();
-    var sw = Stopwatch.StartNew();
-    for (int i = 0; i < iters; i++) { using var s = NewDisposeScope(); Run(); }
-    Console.WriteLine($"{name,-40} {sw.Elapsed.TotalMilliseconds / iters,8:F1} ms (fwd+bwd)");
+    private static int Main(string[] args)
+    {
+        BenchOptions options;
+        try
+        {
+            options = BenchOptions.Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+        if (options.Help)
+        {
+            Console.WriteLine(BenchOptions.Usage);
+            return 0;
+        }
+        try
+        {
+            if (options.Row is not null) return RunRow(options);
+            if (options.List) return List();
+            return Orchestrate(options, args);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+    }
+
+    /// <summary>Child mode: one row in this fresh process, its JSON on stdout.</summary>
+    private static int RunRow(BenchOptions options)
+    {
+        var spec = RowCatalog.Find(options.Row!).WithOptions(options);
+        try
+        {
+            CpuRuntime.Configure(options.Threads);
+            var result = RowRunner.Run(spec, options.Quick);
+            Console.Out.WriteLine(JsonSerializer.Serialize(result, Json.Options));
+            return 0;
+        }
+        catch (Exception e)
+        {
+            // The full trace for whoever reads the log; the last line is the one-line reason the report shows.
+            Console.Error.WriteLine(e);
+            var inner = e.InnerException is { } i ? $" ({i.GetType().Name}: {FirstLine(i.Message)})" : "";
+            Console.Error.WriteLine($"{ChildProcess.FailurePrefix}{e.GetType().Name}: {FirstLine(e.Message)}{inner}");
+            return 1;
+        }
+    }
+
+    private static int List()
+    {
+        foreach (var r in RowCatalog.All)
+        {
+            var what = r.Kind == RowKind.Run ? $"{r.Images} images" : $"batch {r.Batch}";
+            Console.WriteLine($"{r.Name,-28} {r.Kind,-8} {r.Preset,-9} {what,-11} {r.PrecisionName}  warm-up {r.Warmup}, iterations {r.Iterations}  [{string.Join(' ', r.Tags)}]");
+        }
+        Console.WriteLine($"groups: {string.Join(", ", RowCatalog.Groups)}");
+        return 0;
+    }
+
+    private static int Orchestrate(BenchOptions options, string[] args)
+    {
+        var root = RepositoryRoot();
+        var rows = options.EffectiveRows.Length == 0 ? [] : RowCatalog.Select(options.EffectiveRows).ToList();
+        if (options.Growth) rows.AddRange(RowCatalog.Growth.Where(g => !rows.Contains(g)));
+        if (rows.Count == 0) throw new ArgumentException("No rows selected.");
+
+        var referencePath = options.Reference ?? Path.Combine(root, "bench", "reference", "pytorch-2.6-cpu.json");
+        ReferenceFigures? reference = null;
+        if (File.Exists(referencePath)) reference = ReferenceFigures.Load(referencePath);
+        else Console.Error.WriteLine($"warning: no reference figures at {referencePath}; ratios are left out.");
+
+        var onlyGrowth = rows.All(r => r.Tags.Contains("growth"));
+        var output = options.Out is { } o
+            ? StripExtension(o)
+            : Path.Combine(root, "bench", "results", onlyGrowth ? "growth" : "latest");
+
+        var machine = MachineInfo.Read();
+        var load = MachineInfo.LoadAverage();
+        var report = new Report
+        {
+            GeneratedUtc = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+            Command = "dotnet run -c Release --project bench/Ddpm.Bench --" + (args.Length == 0 ? "" : " " + string.Join(' ', args)),
+            Quick = options.Quick,
+            Machine = machine,
+            LoadAverageStart = load,
+            ReferenceName = reference?.Name,
+            ReferenceSource = reference?.Source,
+            ReferenceSoftware = reference?.Software,
+            ReferenceMachine = reference?.Machine,
+        };
+        Console.WriteLine($"{rows.Count} row(s), each in its own process; report: {output}.md / .json");
+        if (load.Length > 0 && load[0] > 0.25 * machine.LogicalCores)
+            Console.WriteLine($"warning: the 1-minute load average is {load[0].ToString("F2", CultureInfo.InvariantCulture)} on {machine.LogicalCores} cores; figures will be low. Benchmark an idle machine.");
+
+        var failures = 0;
+        foreach (var spec in rows)
+        {
+            Console.Error.WriteLine($"[{spec.Name}]");
+            var compared = ComparedRow.From(ChildProcess.Run(spec.WithOptions(options), options), reference);
+            if (compared.Result is null) failures++;
+            (spec.Tags.Contains("growth") ? report.Growth : report.Rows).Add(compared);
+            Console.WriteLine(Report.ConsoleLine(compared));
+            report.LoadAverageEnd = MachineInfo.LoadAverage();
+            report.Write(output); // after every row, so an interrupted run keeps what it measured
+        }
+        Console.WriteLine($"wrote {output}.md and {output}.json" + (failures > 0 ? $"; {failures} row(s) failed" : ""));
+        return failures > 0 ? 1 : 0;
+    }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
+
+    private static string StripExtension(string path) =>
+        Path.GetExtension(path) is ".md" or ".json" ? Path.ChangeExtension(path, null) : path;
+
+    /// <summary>The folder holding Ddpm.slnx above the program (so defaults work from any directory), else the current one.</summary>
+    private static string RepositoryRoot()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Ddpm.slnx"))) return dir.FullName;
+            }
+        }
+        return Directory.GetCurrentDirectory();
+    }
 }
-int B = 64;
-var m = new UNet(UNetConfig.Small);
-var xin = randn([B, 1, 28, 28], generator: g);
-var t = zeros([B], dtype: ScalarType.Int64);
-Time("unet small b64 fp32", () => m.call(xin, t));
-var mb = new UNet(UNetConfig.Small);
-mb.to(ScalarType.BFloat16);
-var xb = xin.to(ScalarType.BFloat16);
-Time("unet small b64 bf16", () => mb.call(xb, t));
-m.eval();
-Time("unet small b64 fp32 eval(no dropout)", () => m.call(xin, t));

@@ -1,0 +1,238 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Ddpm.Bench;
+
+/// <summary>A row's outcome set beside the reference. Ratios are oriented so that speed &gt; 1 and memory &lt; 1 favour Ddpm.</summary>
+internal sealed record ComparedRow
+{
+    public required string Row { get; init; }
+    public required string Kind { get; init; }
+    public RowResult? Result { get; init; }
+    public string? Error { get; init; }
+    public ReferenceRow? Reference { get; init; }
+
+    /// <summary>Training: our images/s ÷ the reference's. Sampling: the reference's seconds ÷ ours. &gt; 1: Ddpm is faster.</summary>
+    public double? SpeedRatio { get; init; }
+
+    /// <summary>Our peak RSS ÷ the reference's. &lt; 1: Ddpm uses less memory.</summary>
+    public double? MemoryRatio { get; init; }
+
+    /// <summary>Wall time of the whole child process, start-up and model construction included.</summary>
+    public double ProcessSeconds { get; init; }
+
+    public static ComparedRow From(RowOutcome outcome, ReferenceFigures? reference)
+    {
+        var r = outcome.Result;
+        var refRow = r is null ? null : reference?.For(r);
+        double? speed = null;
+        double? memory = null;
+        if (r is not null && refRow is not null && !r.Quick)
+        {
+            speed = outcome.Spec.Kind == RowKind.Train
+                ? refRow.ImagesPerSecond is { } ips ? r.ImagesPerSecond / ips : null
+                : refRow.Seconds is { } s ? s / r.MedianSeconds : null;
+            memory = refRow.PeakRssMiB is { } mib && double.IsFinite(r.PeakRssMiB) ? r.PeakRssMiB / mib : null;
+        }
+        return new ComparedRow
+        {
+            Row = outcome.Spec.Name,
+            Kind = outcome.Spec.Kind.ToString().ToLowerInvariant(),
+            Result = r,
+            Error = outcome.Error,
+            Reference = r is not null && !r.Quick ? refRow : null,
+            SpeedRatio = speed is { } x ? Math.Round(x, 3) : null,
+            MemoryRatio = memory is { } m ? Math.Round(m, 3) : null,
+            ProcessSeconds = Math.Round(outcome.WallSeconds, 1),
+        };
+    }
+}
+
+/// <summary>Everything one harness invocation measured, written as Markdown and JSON.</summary>
+internal sealed record Report
+{
+    public required string GeneratedUtc { get; init; }
+    public required string Command { get; init; }
+    public required bool Quick { get; init; }
+    public required MachineInfo Machine { get; init; }
+    public required IReadOnlyList<double> LoadAverageStart { get; init; }
+    public IReadOnlyList<double> LoadAverageEnd { get; set; } = [];
+    public string? ReferenceName { get; init; }
+    public string? ReferenceSource { get; init; }
+    public string? ReferenceSoftware { get; init; }
+    public string? ReferenceMachine { get; init; }
+    public List<ComparedRow> Rows { get; } = [];
+    public List<ComparedRow> Growth { get; } = [];
+
+    public void Write(string pathWithoutExtension)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(pathWithoutExtension));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        WriteAtomically(pathWithoutExtension + ".json", JsonSerializer.Serialize(this, Json.Indented) + "\n");
+        WriteAtomically(pathWithoutExtension + ".md", Markdown());
+    }
+
+    private static void WriteAtomically(string path, string text)
+    {
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, text);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>The one-line summary printed after each row, figure beside the reference.</summary>
+    public static string ConsoleLine(ComparedRow c)
+    {
+        if (c.Result is not { } r) return $"{c.Row}: FAILED — {c.Error}";
+        var sb = new StringBuilder(c.Row).Append(": ");
+        var refName = "PyTorch";
+        if (c.Kind == "train")
+        {
+            sb.Append(F(r.ImagesPerSecond, 2)).Append(" img/s (").Append(F(r.MedianSeconds, 3)).Append(" s/step)");
+            if (c.Reference?.ImagesPerSecond is { } ips) sb.Append(", ").Append(refName).Append(' ').Append(F(ips, 2)).Append(" img/s");
+        }
+        else
+        {
+            sb.Append(F(r.MedianSeconds, 3)).Append(" s");
+            if (c.Kind == "run") sb.Append(" per run of ").Append(r.Images).Append(" images");
+            if (c.Reference?.Seconds is { } s) sb.Append(", ").Append(refName).Append(' ').Append(F(s, 3)).Append(" s");
+        }
+        if (c.SpeedRatio is { } x) sb.Append(" → speed ×").Append(F(x, 2)).Append(x >= 1 ? " (Ddpm faster)" : " (Ddpm slower)");
+        sb.Append("; peak RSS ").Append(F(r.PeakRssMiB, 0)).Append(" MiB");
+        if (c.Reference?.PeakRssMiB is { } mib) sb.Append(", ").Append(refName).Append(' ').Append(F(mib, 0)).Append(" MiB");
+        if (c.MemoryRatio is { } m) sb.Append(" → memory ×").Append(F(m, 2)).Append(m <= 1 ? " (Ddpm less)" : " (Ddpm more)");
+        if (r.PrecisionHonoured == false) sb.Append(" [WARNING: Trainer ignored Precision.Bf16; fp32 was measured]");
+        return sb.ToString();
+    }
+
+    public string Markdown()
+    {
+        var md = new StringBuilder();
+        var refName = ReferenceName ?? "reference";
+        md.AppendLine("# Ddpm benchmark").AppendLine();
+        md.AppendLine($"Generated {GeneratedUtc} by `{Command}`.").AppendLine();
+        if (Quick)
+        {
+            md.AppendLine("> **Quick mode** (`--quick`): one warm-up, two iterations, tiny batches. These figures check that the harness works; "
+                + "they are not comparable with the reference, so no ratios are given.").AppendLine();
+        }
+        var cores = Math.Max(1, Machine.LogicalCores);
+        var busy = LoadAverageStart.Count > 0 && LoadAverageStart[0] > 0.25 * cores || LoadAverageEnd.Count > 0 && LoadAverageEnd[0] > 1.25 * cores;
+        if (busy)
+        {
+            md.AppendLine($"> **The machine was not idle**: 1-minute load average {LoadAverage(LoadAverageStart)} at the start and "
+                + $"{LoadAverage(LoadAverageEnd)} at the end, on {cores} logical cores. Other work competes for the cores, so these figures understate the speed.")
+                .AppendLine();
+        }
+        var first = Rows.Concat(Growth).Select(r => r.Result).FirstOrDefault(r => r is not null);
+        md.AppendLine($"- **Machine.** {Machine.Cpu}, {Machine.LogicalCores} logical cores ({Machine.CpuFlags}), {F(Machine.MemoryGiB, 1)} GiB RAM; {Machine.Os}.");
+        md.AppendLine($"- **Software.** {Machine.Runtime}; TorchSharp {Machine.TorchSharp}" + (first is null ? "" : $" (libtorch {first.LibTorchVersion}); {first.Threads} torch threads") + ".");
+        md.AppendLine("- **Environment.** " + (Machine.Environment.Count == 0 ? "no OpenMP/MKL/oneDNN variables set"
+            : string.Join(", ", Machine.Environment.Select(kv => $"`{kv.Key}={kv.Value}`"))) + ".");
+        md.AppendLine($"- **Load average** (1, 5, 15 min) at start {LoadAverage(LoadAverageStart, all: true)}, at end {LoadAverage(LoadAverageEnd, all: true)}.");
+        if (ReferenceSource is not null)
+            md.AppendLine($"- **Reference.** {refName}: {ReferenceSoftware}; {ReferenceMachine}. Source: {ReferenceSource}.");
+        md.AppendLine();
+        md.AppendLine("Each row runs in a fresh process. Peak RSS is that process's `VmHWM` at the end of the row: the .NET runtime and libtorch "
+            + "are included (see *baseline* below), as the reference's `ru_maxrss` includes about 300 MiB of Python and torch. "
+            + "A figure is the median of the timed iterations, after the warm-up ones.").AppendLine();
+
+        var train = Rows.Where(r => r.Kind == "train").ToList();
+        if (train.Count > 0)
+        {
+            md.AppendLine("## Training").AppendLine();
+            md.AppendLine($"One timed iteration = {RowCatalog.TrainIncludes}. Data: a synthetic in-memory `ByteImageDataset` (uniform-noise bytes), "
+                + "random flips as the preset's data set (on for cifar10, off for small). The trainer also keeps an EMA copy of the weights, "
+                + "which the reference does not.").AppendLine();
+            md.AppendLine($"| row | batch | precision | warm-up + iterations | s/step (median) | min–max s | images/s | {refName} images/s | "
+                + $"speed ×: ours ÷ {refName} (> 1 = Ddpm faster) | peak RSS MiB | {refName} MiB | memory ×: ours ÷ {refName} (< 1 = Ddpm uses less) | baseline MiB |");
+            md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+            foreach (var c in train) md.AppendLine(TableRow(c, training: true));
+            md.AppendLine();
+        }
+
+        var sampling = Rows.Where(r => r.Kind != "train").ToList();
+        if (sampling.Count > 0)
+        {
+            md.AppendLine("## Sampling").AppendLine();
+            md.AppendLine($"`sample-*` rows: one timed iteration = {RowCatalog.ForwardIncludes}. Runs (`ddpm1000`, `ddim50`): one timed iteration = "
+                + $"{RowCatalog.RunIncludes}; untrained weights (timing does not depend on them). The reference figures for complete runs are "
+                + "derived from its per-forward time (1000 × and 50 ×), not measured runs.").AppendLine();
+            md.AppendLine($"| row | batch | precision | warm-up + iterations | seconds (median) | min–max s | images/s | s per model call | {refName} s | "
+                + $"speed ×: {refName} ÷ ours (> 1 = Ddpm faster) | peak RSS MiB | {refName} MiB | memory ×: ours ÷ {refName} (< 1 = Ddpm uses less) | baseline MiB |");
+            md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+            foreach (var c in sampling) md.AppendLine(TableRow(c, training: false));
+            md.AppendLine();
+        }
+
+        if (Growth.Count > 0) AppendGrowth(md);
+
+        var notes = Rows.Concat(Growth)
+            .SelectMany(c => c.Error is not null
+                ? [$"`{c.Row}` failed: {c.Error.ReplaceLineEndings(" ")}"]
+                : (c.Result?.Notes ?? []).Select(n => $"`{c.Row}`: {n}"))
+            .ToList();
+        if (notes.Count > 0)
+        {
+            md.AppendLine("## Notes").AppendLine();
+            foreach (var n in notes) md.AppendLine($"- {n}");
+            md.AppendLine();
+        }
+        return md.ToString();
+    }
+
+    private void AppendGrowth(StringBuilder md)
+    {
+        md.AppendLine("## Cost growth (small architecture, fp32)").AppendLine();
+        md.AppendLine("The small U-Net (ch 32, multipliers 1, 2, 2, two ResNet blocks per level) at 28, 32 and 64 pixels, grey. Attention stays at the "
+            + "second level, half the input resolution: at 14 for 28 (the `small` preset), 16 for 32 and 32 for 64, plus the middle block. "
+            + "Training as the training rows; forward as the `sample-*` rows.").AppendLine();
+        md.AppendLine("| size | attention at | batch | train s/step | train images/s | train ms/image | train peak RSS MiB | forward s | forward images/s | forward ms/image | forward peak RSS MiB |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var size in RowCatalog.GrowthSizes)
+        {
+            foreach (var batch in RowCatalog.GrowthBatches)
+            {
+                var tr = Growth.FirstOrDefault(c => c.Row == $"growth-train-{size}-b{batch}");
+                var fw = Growth.FirstOrDefault(c => c.Row == $"growth-sample-{size}-b{batch}");
+                if (tr is null && fw is null) continue;
+                var shownBatch = tr?.Result?.Batch ?? fw?.Result?.Batch ?? batch;
+                var attn = string.Join(", ", RowCatalog.GrowthModel(size).AttentionResolutions);
+                md.AppendLine($"| {size} | {attn} | {shownBatch} | {Cells(tr)} | {Cells(fw)} |");
+            }
+        }
+        md.AppendLine();
+
+        static string Cells(ComparedRow? c) => c?.Result is { } r
+            ? $"{F(r.MedianSeconds, 3)} | {F(r.ImagesPerSecond, 1)} | {F(1000 * r.MedianSeconds / r.Images, 2)} | {F(r.PeakRssMiB, 0)}"
+            : c is null ? "– | – | – | –" : "failed | | |";
+    }
+
+    private static string TableRow(ComparedRow c, bool training)
+    {
+        if (c.Result is not { } r) return $"| `{c.Row}` | failed: {c.Error?.ReplaceLineEndings(" ").Replace("|", "\\|", StringComparison.Ordinal)} |";
+        var warn = r.PrecisionHonoured == false ? " ⚠ fp32 measured (Trainer ignored Precision.Bf16)" : "";
+        var iterations = $"{r.Warmup} + {r.Iterations}";
+        var spread = $"{F(r.MinSeconds, 3)}–{F(r.MaxSeconds, 3)}";
+        var rf = c.Reference;
+        var speed = c.SpeedRatio is { } x ? $"**{F(x, 2)}**" : "–";
+        var memory = c.MemoryRatio is { } m ? F(m, 2) : "–";
+        var refMemory = rf?.PeakRssMiB is { } mib ? F(mib, 0) : "–";
+        if (training)
+        {
+            var refIps = rf?.ImagesPerSecond is { } ips ? F(ips, 2) : "–";
+            return $"| `{c.Row}` | {r.Batch} | {r.Precision}{warn} | {iterations} | {F(r.MedianSeconds, 3)} | {spread} | {F(r.ImagesPerSecond, 2)} | {refIps} | "
+                + $"{speed} | {F(r.PeakRssMiB, 0)} | {refMemory} | {memory} | {F(r.BaselineRssMiB, 0)} |";
+        }
+        var refSeconds = rf?.Seconds is { } s ? F(s, 3) + (rf.Derived is null ? "" : " (derived)") : "–";
+        var batch = c.Kind == "run" ? $"{r.Images} images, batch {r.Batch}" : r.Batch.ToString(CultureInfo.InvariantCulture);
+        return $"| `{c.Row}` | {batch} | {r.Precision} | {iterations} | {F(r.MedianSeconds, 3)} | {spread} | {F(r.ImagesPerSecond, 2)} | {F(r.SecondsPerModelCall, 4)} | "
+            + $"{refSeconds} | {speed} | {F(r.PeakRssMiB, 0)} | {refMemory} | {memory} | {F(r.BaselineRssMiB, 0)} |";
+    }
+
+    private static string LoadAverage(IReadOnlyList<double> load, bool all = false) =>
+        load.Count == 0 ? "unknown" : all ? string.Join(", ", load.Select(l => F(l, 2))) : F(load[0], 2);
+
+    private static string F(double value, int decimals) =>
+        double.IsFinite(value) ? value.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) : "n/a";
+}

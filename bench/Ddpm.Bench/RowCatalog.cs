@@ -1,0 +1,181 @@
+using Ddpm.Models;
+using Ddpm.Sampling;
+using Ddpm.Training;
+
+namespace Ddpm.Bench;
+
+/// <summary>
+/// Every row the harness knows. The first rows are those of the PyTorch reference (<c>PLAN</c> in
+/// <c>unet_bench.py</c>) with its warm-up and iteration counts, except that every cifar10 row times 5 iterations
+/// (the reference times 4 at batch 32) and that bf16 rows and complete sampling runs are added.
+/// </summary>
+internal static class RowCatalog
+{
+    // The reference's method: warm-up 3 / median of 7 for small; warm-up 2 / median of 5 for cifar (to stay within time).
+    private const int SmallWarmup = 3;
+    private const int SmallIterations = 7;
+    private const int CifarWarmup = 2;
+    private const int CifarIterations = 5;
+
+    // Growth rows: 24 configurations up to 64×64 at batch 128, so fewer iterations than the main rows.
+    private const int GrowthWarmup = 2;
+    private const int GrowthIterations = 5;
+
+    /// <summary>The timestep at which forward rows take their DDPM step, as the reference (i = 500).</summary>
+    public const int ForwardTimestep = 500;
+
+    public const string TrainIncludes =
+        "Trainer.TrainStep(): next batch from the in-memory loader, t ~ U{0..999} and ε, L_simple, zero_grad, backward, "
+        + "loss.item(), clip_grad_norm_(1.0), Adam step, EMA update (bf16: copy of the float32 master weights into the bf16 "
+        + "compute copy and of its gradients back)";
+
+    public const string ForwardIncludes =
+        "one DDPM ancestral step at t = 500 under inference_mode, eval: U-Net forward (bf16: input cast to bfloat16, output back "
+        + "to float32) + DdpmSampler.Step (posterior mean, clip of x̂_0, fresh noise)";
+
+    public const string RunIncludes =
+        "SamplingPipeline.Generate from x_T ~ N(0, I) to x_0: per-image noise generators, one model call and one sampler step per timestep";
+
+    public static IReadOnlyList<string> Groups { get; } = ["all", "train", "sample", "forward", "runs", "small", "cifar10", "fp32", "bf16", "growth"];
+
+    // Declared before the row lists: static initialisers run in textual order.
+    public static IReadOnlyList<int> GrowthSizes { get; } = [28, 32, 64];
+
+    public static IReadOnlyList<int> GrowthBatches { get; } = [16, 32, 64, 128];
+
+    public static IReadOnlyList<RowSpec> Main { get; } = BuildMain();
+
+    public static IReadOnlyList<RowSpec> Growth { get; } = BuildGrowth();
+
+    public static IEnumerable<RowSpec> All => Main.Concat(Growth);
+
+    public static RowSpec Find(string name) =>
+        All.FirstOrDefault(r => r.Name == name) ?? throw new ArgumentException($"Unknown row '{name}'. Try --list.");
+
+    /// <summary>Rows matching any comma-separated token of <paramref name="spec"/> (a row name or a group).</summary>
+    public static IReadOnlyList<RowSpec> Select(string spec)
+    {
+        var tokens = spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var token in tokens)
+        {
+            if (!Groups.Contains(token) && All.All(r => r.Name != token))
+                throw new ArgumentException($"--rows: '{token}' is neither a row nor a group ({string.Join(", ", Groups)}). Try --list.");
+        }
+        return All.Where(r => tokens.Any(t => t == r.Name || r.Tags.Contains(t))).ToList();
+    }
+
+    private static List<RowSpec> BuildMain()
+    {
+        var rows = new List<RowSpec>
+        {
+            Train("small", UNetConfig.Small, 64, Precision.Fp32, quickBatch: 8),
+            Train("small", UNetConfig.Small, 128, Precision.Fp32, quickBatch: 16),
+            Train("small", UNetConfig.Small, 64, Precision.Bf16, quickBatch: 8),
+            Train("small", UNetConfig.Small, 128, Precision.Bf16, quickBatch: 16),
+            Train("cifar10", UNetConfig.Cifar10, 8, Precision.Fp32, quickBatch: 2),
+            Train("cifar10", UNetConfig.Cifar10, 32, Precision.Fp32, quickBatch: 4),
+            Train("cifar10", UNetConfig.Cifar10, 8, Precision.Bf16, quickBatch: 2),
+            Forward("small", UNetConfig.Small, 64, Precision.Fp32, quickBatch: 8),
+            Forward("small", UNetConfig.Small, 64, Precision.Bf16, quickBatch: 8),
+            Forward("cifar10", UNetConfig.Cifar10, 16, Precision.Fp32, quickBatch: 2),
+            Forward("cifar10", UNetConfig.Cifar10, 16, Precision.Bf16, quickBatch: 2),
+            Run("ddpm1000", SamplerSettings.Ddpm(), images: 64, iterations: 1, quickImages: 4),
+            Run("ddim50", SamplerSettings.Ddim(50), images: 64, iterations: 3, quickImages: 4),
+        };
+        return rows;
+    }
+
+    private static RowSpec Train(string preset, UNetConfig model, int batch, Precision precision, int quickBatch)
+    {
+        var small = preset == "small";
+        var p = precision == Precision.Bf16 ? "bf16" : "fp32";
+        return new RowSpec
+        {
+            Name = $"train-{preset}-b{batch}-{p}",
+            Kind = RowKind.Train,
+            Preset = preset,
+            Model = model,
+            Batch = batch,
+            Precision = precision,
+            Warmup = small ? SmallWarmup : CifarWarmup,
+            Iterations = small ? SmallIterations : CifarIterations,
+            QuickBatch = quickBatch,
+            Tags = ["all", "train", preset, p],
+            Includes = TrainIncludes,
+        };
+    }
+
+    private static RowSpec Forward(string preset, UNetConfig model, int batch, Precision precision, int quickBatch)
+    {
+        var small = preset == "small";
+        var p = precision == Precision.Bf16 ? "bf16" : "fp32";
+        return new RowSpec
+        {
+            Name = $"sample-{preset}-b{batch}-{p}",
+            Kind = RowKind.Forward,
+            Preset = preset,
+            Model = model,
+            Batch = batch,
+            Precision = precision,
+            Warmup = small ? SmallWarmup : CifarWarmup,
+            Iterations = small ? SmallIterations : CifarIterations,
+            QuickBatch = quickBatch,
+            Tags = ["all", "sample", "forward", preset, p],
+            Includes = ForwardIncludes,
+        };
+    }
+
+    private static RowSpec Run(string sampler, SamplerSettings settings, int images, int iterations, int quickImages) => new()
+    {
+        Name = $"{sampler}-small-n{images}-fp32",
+        Kind = RowKind.Run,
+        Preset = "small",
+        Model = UNetConfig.Small,
+        Batch = images,
+        Images = images,
+        Sampler = settings,
+        // Warm-up of a run row: single DDPM steps (model call + update) before the first timed run.
+        Warmup = SmallWarmup,
+        Iterations = iterations,
+        QuickBatch = quickImages,
+        Tags = ["all", "sample", "runs", "small", "fp32"],
+        Includes = RunIncludes,
+    };
+
+    /// <summary>
+    /// The small architecture (ch 32, multipliers 1, 2, 2) at 28, 32 and 64 pixels. Attention stays at the second
+    /// level, i.e. half the input resolution: 14 at 28 (the preset), 16 at 32, 32 at 64; the middle block always attends.
+    /// </summary>
+    public static UNetConfig GrowthModel(int size) => size == UNetConfig.Small.ImageSize
+        ? UNetConfig.Small
+        : UNetConfig.Small with { ImageSize = size, AttentionResolutions = [size / 2] };
+
+    private static List<RowSpec> BuildGrowth()
+    {
+        var rows = new List<RowSpec>();
+        foreach (var size in GrowthSizes)
+        {
+            foreach (var batch in GrowthBatches)
+            {
+                var preset = size == UNetConfig.Small.ImageSize ? "small" : $"small-{size}";
+                foreach (var kind in new[] { RowKind.Train, RowKind.Forward })
+                {
+                    rows.Add(new RowSpec
+                    {
+                        Name = $"growth-{(kind == RowKind.Train ? "train" : "sample")}-{size}-b{batch}",
+                        Kind = kind,
+                        Preset = preset,
+                        Model = GrowthModel(size),
+                        Batch = batch,
+                        Warmup = GrowthWarmup,
+                        Iterations = GrowthIterations,
+                        QuickBatch = Math.Max(2, batch / 8),
+                        Tags = ["growth"],
+                        Includes = kind == RowKind.Train ? TrainIncludes : ForwardIncludes,
+                    });
+                }
+            }
+        }
+        return rows;
+    }
+}
