@@ -12,7 +12,9 @@ ddpm() { dotnet src/Ddpm.Cli/bin/Release/net10.0/Ddpm.Cli.dll "$@"; }
 if [ -e "$RUN/config.json" ]; then
   ddpm train --out "$RUN" --resume --time-limit "$TRAIN_MINUTES"
 else
-  ddpm train --dataset fashion-mnist --preset small --out "$RUN" --steps 100000 --sample-every 0 --checkpoint-every 500 --time-limit "$TRAIN_MINUTES"
+  # A 10-minute demo: batch 64 and a 200-step warm-up reach the full learning rate early enough to show shapes.
+  ddpm train --dataset fashion-mnist --preset small --out "$RUN" --steps 100000 --batch-size 64 --warmup 200 \
+    --sample-every 0 --checkpoint-every 250 --time-limit "$TRAIN_MINUTES"
 fi
 ddpm sample --checkpoint "$RUN" --sampler ddim --steps 100 --count 64 --seed 0 --out "$RUN/samples.png"
 echo "Sample grid: $(pwd)/$RUN/samples.png"
