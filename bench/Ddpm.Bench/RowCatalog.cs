@@ -85,34 +85,21 @@ internal static class RowCatalog
         return rows;
     }
 
-    private static RowSpec Train(string preset, UNetConfig model, int batch, Precision precision, int quickBatch)
-    {
-        var small = preset == "small";
-        var p = precision == Precision.Bf16 ? "bf16" : "fp32";
-        return new RowSpec
-        {
-            Name = $"train-{preset}-b{batch}-{p}",
-            Kind = RowKind.Train,
-            Preset = preset,
-            Model = model,
-            Batch = batch,
-            Precision = precision,
-            Warmup = small ? SmallWarmup : CifarWarmup,
-            Iterations = small ? SmallIterations : CifarIterations,
-            QuickBatch = quickBatch,
-            Tags = ["all", "train", preset, p],
-            Includes = TrainIncludes,
-        };
-    }
+    private static RowSpec Train(string preset, UNetConfig model, int batch, Precision precision, int quickBatch) =>
+        ModelRow(RowKind.Train, "train", ["train"], TrainIncludes, preset, model, batch, precision, quickBatch);
 
-    private static RowSpec Forward(string preset, UNetConfig model, int batch, Precision precision, int quickBatch)
+    private static RowSpec Forward(string preset, UNetConfig model, int batch, Precision precision, int quickBatch) =>
+        ModelRow(RowKind.Forward, "sample", ["sample", "forward"], ForwardIncludes, preset, model, batch, precision, quickBatch);
+
+    private static RowSpec ModelRow(RowKind kind, string prefix, string[] kindTags, string includes,
+        string preset, UNetConfig model, int batch, Precision precision, int quickBatch)
     {
         var small = preset == "small";
         var p = precision == Precision.Bf16 ? "bf16" : "fp32";
         return new RowSpec
         {
-            Name = $"sample-{preset}-b{batch}-{p}",
-            Kind = RowKind.Forward,
+            Name = $"{prefix}-{preset}-b{batch}-{p}",
+            Kind = kind,
             Preset = preset,
             Model = model,
             Batch = batch,
@@ -120,8 +107,8 @@ internal static class RowCatalog
             Warmup = small ? SmallWarmup : CifarWarmup,
             Iterations = small ? SmallIterations : CifarIterations,
             QuickBatch = quickBatch,
-            Tags = ["all", "sample", "forward", preset, p],
-            Includes = ForwardIncludes,
+            Tags = ["all", .. kindTags, preset, p],
+            Includes = includes,
         };
     }
 
