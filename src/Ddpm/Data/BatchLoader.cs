@@ -78,7 +78,8 @@ public sealed class BatchLoader : IDisposable
     /// The seed of epoch <paramref name="epoch"/>'s generator: SplitMix64(SplitMix64(seed) xor epoch), so neighbouring
     /// seeds and epochs give unrelated streams.
     /// </summary>
-    public static ulong EpochSeed(long seed, long epoch) => SplitMix64(SplitMix64(unchecked((ulong)seed)) ^ unchecked((ulong)epoch));
+    public static ulong EpochSeed(long seed, long epoch) =>
+        SeedMixing.SplitMix64(SeedMixing.SplitMix64(unchecked((ulong)seed)) ^ unchecked((ulong)epoch));
 
     /// <summary>
     /// The next batch: images float32 [B, C, H, W] in [−1, 1] and labels int64 [B], on the calling thread (and in its
@@ -153,17 +154,6 @@ public sealed class BatchLoader : IDisposable
                 for (var row = 0; row < imageSize; row += width) image.Slice(row, width).Reverse();
             }
             buffer.Labels[b] = Dataset.GetLabel(index);
-        }
-    }
-
-    private static ulong SplitMix64(ulong x)
-    {
-        unchecked
-        {
-            x += 0x9E3779B97F4A7C15UL;
-            x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
-            x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
-            return x ^ (x >> 31);
         }
     }
 

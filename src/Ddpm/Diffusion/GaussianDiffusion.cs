@@ -54,7 +54,7 @@ public sealed class GaussianDiffusion : IDisposable
     /// <summary>Draws x_t ~ q(x_t | x_0) as √ᾱ_t x_0 + √(1 − ᾱ_t) ε, Eq. (4) reparameterised (§3.2).</summary>
     public Tensor QSample(Tensor x0, Tensor t, Tensor noise)
     {
-        CheckSameShape(x0, noise, nameof(noise));
+        TensorChecks.SameShape(x0, noise, nameof(noise));
         var s = Schedule.Tensors;
         return Extract(s.SqrtAlphasCumprod, t, x0) * x0 + Extract(s.SqrtOneMinusAlphasCumprod, t, x0) * noise;
     }
@@ -62,7 +62,7 @@ public sealed class GaussianDiffusion : IDisposable
     /// <summary>The forward-process posterior q(x_{t−1} | x_t, x_0) = N(μ̃_t, β̃_t I), Eqs. (6)–(7).</summary>
     public GaussianParameters QPosteriorMeanVariance(Tensor x0, Tensor xt, Tensor t)
     {
-        CheckSameShape(x0, xt, nameof(xt));
+        TensorChecks.SameShape(x0, xt, nameof(xt));
         var s = Schedule.Tensors;
         var mean = Extract(s.PosteriorMeanCoef1, t, xt) * x0 + Extract(s.PosteriorMeanCoef2, t, xt) * xt;
         return new GaussianParameters(mean, Extract(s.PosteriorVariance, t, xt), Extract(s.PosteriorLogVarianceClipped, t, xt));
@@ -111,7 +111,7 @@ public sealed class GaussianDiffusion : IDisposable
     /// </summary>
     public ReverseStepParameters PMeanVariance(Tensor modelOutput, Tensor xt, Tensor t, bool clipDenoised = true)
     {
-        CheckSameShape(xt, modelOutput, nameof(modelOutput));
+        TensorChecks.SameShape(xt, modelOutput, nameof(modelOutput));
         var x0 = PredictStart(modelOutput, xt, t);
         if (clipDenoised) x0 = x0.clamp(-1.0, 1.0);
         var posterior = QPosteriorMeanVariance(x0, xt, t);
@@ -144,7 +144,7 @@ public sealed class GaussianDiffusion : IDisposable
         var xt = QSample(x0, t, noise);
         var output = model(xt, t);
         xt.Dispose();
-        CheckSameShape(x0, output, "model output");
+        TensorChecks.SameShape(x0, output, "model output");
         var target = TrainingTarget(x0, t, noise);
         var diff = output.to(ScalarType.Float32) - target;
         var loss = diff.square().flatten(1).mean([1]);
@@ -173,12 +173,6 @@ public sealed class GaussianDiffusion : IDisposable
     }
 
     private static Tensor OneMinus(Tensor x) => 1.0 - x;
-
-    private static void CheckSameShape(Tensor expected, Tensor actual, string name)
-    {
-        if (!expected.shape.SequenceEqual(actual.shape))
-            throw new ArgumentException($"{name} has shape [{string.Join(", ", actual.shape)}], expected [{string.Join(", ", expected.shape)}].");
-    }
 
     /// <inheritdoc />
     public void Dispose() => Schedule.Dispose();

@@ -9,13 +9,7 @@ public static class SampleSeeds
     /// <summary>A well-mixed 63-bit seed for image <paramref name="index"/> of a run seeded <paramref name="seed"/> (SplitMix64 finaliser).</summary>
     public static long For(long seed, long index)
     {
-        unchecked
-        {
-            var z = (ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)index + 0x632BE59BD9B4E019UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            z ^= z >> 31;
-            return (long)(z >> 1);
-        }
+        var state = unchecked((ulong)seed * SeedMixing.GoldenGamma + (ulong)index + 0x632BE59BD9B4E019UL);
+        return (long)(SeedMixing.Finalize(state) >> 1);
     }
 }

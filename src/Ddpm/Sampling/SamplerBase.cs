@@ -45,8 +45,7 @@ public abstract class SamplerBase : ISampler
     {
         if (noise is not null)
         {
-            if (!noise.shape.SequenceEqual(sample.shape))
-                throw new ArgumentException($"noise has shape [{string.Join(", ", noise.shape)}], the sample [{string.Join(", ", sample.shape)}].", nameof(noise));
+            TensorChecks.SameShape(sample, noise, nameof(noise));
             return noise.alias();
         }
         if (generator is null)
@@ -55,9 +54,5 @@ public abstract class SamplerBase : ISampler
     }
 
     /// <summary>Checks the model output matches the sample.</summary>
-    protected static void CheckShapes(Tensor modelOutput, Tensor sample)
-    {
-        if (!modelOutput.shape.SequenceEqual(sample.shape))
-            throw new ArgumentException($"model output has shape [{string.Join(", ", modelOutput.shape)}], the sample [{string.Join(", ", sample.shape)}].", nameof(modelOutput));
-    }
+    protected static void CheckShapes(Tensor modelOutput, Tensor sample) => TensorChecks.SameShape(sample, modelOutput, nameof(modelOutput));
 }
