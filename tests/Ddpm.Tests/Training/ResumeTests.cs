@@ -6,6 +6,11 @@ using Ddpm.Training;
 namespace Ddpm.Tests.Training;
 
 /// <summary>N steps, and N/2 steps + resume + N/2 steps, end bit-identical (dropout, shuffling and flips on, split mid-epoch).</summary>
+/// <remarks>
+/// Dropout draws from TorchSharp's global generator, which other tests running in parallel would advance:
+/// these tests run alone.
+/// </remarks>
+[Collection(nameof(Ddpm.Tests.Cli.CurrentDirectoryCollection))]
 public sealed class ResumeTests : IDisposable
 {
     private readonly string root = TinyRuns.TempDir();
