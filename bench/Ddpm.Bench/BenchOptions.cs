@@ -20,6 +20,9 @@ internal sealed record BenchOptions
           --warmup N         warm-up iterations (default 3 small, 2 cifar10, 2 growth)
           --runs N           timed complete sampling runs (default 1 for DDPM-1000, 3 for DDIM-50)
           --threads N        torch intra-op threads (default: one per core, as CpuRuntime.Configure)
+          --without LIST     turn CPU tunings off to measure what they buy: allocator, denormals, nnpack,
+                             mkl-avx512
+                             (comma-separated; the report records it)
           --out PATH         report path without extension; writes PATH.md and PATH.json
                              (default bench/results/latest, or bench/results/growth for --growth alone)
           --reference FILE   reference figures (default bench/reference/pytorch-2.6-cpu.json)
@@ -34,6 +37,7 @@ internal sealed record BenchOptions
     public int? Warmup { get; init; }
     public int? Runs { get; init; }
     public int? Threads { get; init; }
+    public IReadOnlyList<string> Without { get; init; } = [];
     public string? Out { get; init; }
     public string? Reference { get; init; }
     public bool List { get; init; }
@@ -66,6 +70,7 @@ internal sealed record BenchOptions
                 "--warmup" => o with { Warmup = Positive() },
                 "--runs" => o with { Runs = Math.Max(1, Positive()) },
                 "--threads" => o with { Threads = Math.Max(1, Positive()) },
+                "--without" => o with { Without = ParseWithout(Value()) },
                 "--out" => o with { Out = Value() },
                 "--reference" => o with { Reference = Value() },
                 "--list" => o with { List = true },
@@ -77,6 +82,29 @@ internal sealed record BenchOptions
         return o;
     }
 
+    /// <summary>The tunings that can be turned off with --without.</summary>
+    public static IReadOnlyList<string> Tunings { get; } = ["allocator", "denormals", "nnpack", "mkl-avx512"];
+
+    private static string[] ParseWithout(string value)
+    {
+        var names = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var n in names)
+        {
+            if (!Tunings.Contains(n)) throw new ArgumentException($"--without takes {string.Join(", ", Tunings)} (got '{n}').");
+        }
+        return names;
+    }
+
+    /// <summary>The CPU settings of a row: every tuning on except those named by --without.</summary>
+    public CpuSettings CpuSettings => CpuSettings.Default with
+    {
+        Threads = Threads,
+        TuneAllocator = !Without.Contains("allocator"),
+        FlushDenormals = !Without.Contains("denormals"),
+        DisableNnpack = !Without.Contains("nnpack"),
+        MklAvx512 = !Without.Contains("mkl-avx512"),
+    };
+
     /// <summary>The options a child process needs to rebuild the same row.</summary>
     public IEnumerable<string> ChildArguments(string row)
     {
@@ -87,5 +115,6 @@ internal sealed record BenchOptions
         if (Warmup is { } w) { yield return "--warmup"; yield return w.ToString(CultureInfo.InvariantCulture); }
         if (Runs is { } r) { yield return "--runs"; yield return r.ToString(CultureInfo.InvariantCulture); }
         if (Threads is { } t) { yield return "--threads"; yield return t.ToString(CultureInfo.InvariantCulture); }
+        if (Without.Count > 0) { yield return "--without"; yield return string.Join(',', Without); }
     }
 }

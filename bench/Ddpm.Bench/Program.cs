@@ -45,7 +45,7 @@ internal static class Program
         var spec = RowCatalog.Find(options.Row!).WithOptions(options);
         try
         {
-            CpuRuntime.Configure(options.Threads);
+            CpuRuntime.Configure(options.CpuSettings);
             var result = RowRunner.Run(spec, options.Quick);
             Console.Out.WriteLine(JsonSerializer.Serialize(result, Json.Options));
             return 0;

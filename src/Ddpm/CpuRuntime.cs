@@ -5,7 +5,7 @@ namespace Ddpm;
 
 /// <summary>
 /// Process-wide CPU settings that make libtorch fast on Linux. Called by the <c>ddpm</c> tool at start-up; a program
-/// using the library calls <see cref="Configure"/> once before its first tensor.
+/// using the library calls <see cref="Configure(int?)"/> once before its first tensor.
 /// </summary>
 public static partial class CpuRuntime
 {
@@ -28,14 +28,35 @@ public static partial class CpuRuntime
     /// <summary>Whether the allocator settings were applied (glibc only).</summary>
     public static bool AllocatorTuned { get; private set; }
 
+    /// <summary>Whether denormal floats are flushed to zero on the configuring thread (and the threads it starts).</summary>
+    public static bool DenormalsFlushed { get; private set; }
+
+    /// <summary>Whether MKL was let take its AVX-512 kernels on a non-Intel CPU (see <see cref="CpuSettings.MklAvx512"/>).</summary>
+    public static bool MklAvx512 => MklDispatch.Redirected;
+
+    /// <summary>Why MKL's vendor check was left alone, or null when it was redirected.</summary>
+    public static string? MklAvx512Reason => MklDispatch.Reason;
+
+    /// <summary>The settings <see cref="Configure(CpuSettings)"/> applied last.</summary>
+    public static CpuSettings Settings { get; private set; } = CpuSettings.Default;
+
     /// <summary>
     /// Keeps freed activations in the heap instead of unmapping them after every step (glibc's default returns every
-    /// large block to the system, and the next step page-faults it back), and uses one intra-op thread per core.
-    /// Safe to call more than once.
+    /// large block to the system, and the next step page-faults it back), flushes denormal floats to zero, and uses one
+    /// intra-op thread per core. Safe to call more than once.
     /// </summary>
-    public static void Configure(int? threads = null)
+    public static void Configure(int? threads = null) => Configure(CpuSettings.Default with { Threads = threads });
+
+    /// <summary>
+    /// Applies <paramref name="settings"/>. Call it on the thread that will run the model, before its first tensor:
+    /// the floating-point mode is per thread, and libtorch's worker threads copy it from the thread that starts them.
+    /// The allocator settings are applied once per process; the others each time.
+    /// </summary>
+    public static void Configure(CpuSettings settings)
     {
-        if (Interlocked.Exchange(ref configured, 1) == 0 && OperatingSystem.IsLinux())
+        ArgumentNullException.ThrowIfNull(settings);
+        Settings = settings;
+        if (settings.TuneAllocator && Interlocked.Exchange(ref configured, 1) == 0 && OperatingSystem.IsLinux())
         {
             try
             {
@@ -48,8 +69,28 @@ public static partial class CpuRuntime
                 AllocatorTuned = false; // not glibc (e.g. musl): nothing to tune
             }
         }
-        torch.set_num_threads(threads ?? Environment.ProcessorCount);
-        DisableNnpack();
+        _ = torch.get_num_threads(); // loads libtorch
+        if (settings.MklAvx512) MklDispatch.Apply();
+        DenormalsFlushed = SetFlushDenormals(settings.FlushDenormals);
+        torch.set_num_threads(settings.Threads ?? Environment.ProcessorCount);
+        if (settings.DisableNnpack) DisableNnpack();
+    }
+
+    /// <summary>
+    /// Denormal floats (below 1.2e-38 in magnitude) take a slow microcode path on x86: a convolution that meets many of
+    /// them runs several times slower. Values that small are noise for a network, so they are flushed to zero
+    /// (FTZ/DAZ), as PyTorch's CPU tuning guide recommends with <c>torch.set_flush_denormal(True)</c>.
+    /// </summary>
+    private static bool SetFlushDenormals(bool on)
+    {
+        try
+        {
+            return at_Context_setFlushDenormal(at_globalContext(), on) && on;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
     }
 
     /// <summary>
@@ -74,6 +115,35 @@ public static partial class CpuRuntime
     [LibraryImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
     private static partial void at_Context_setUserEnabledNNPACK(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 
+    [LibraryImport("libtorch_cpu", EntryPoint = "_ZN2at7Context16setFlushDenormalEb")]
+    [return: MarshalAs(UnmanagedType.U1)]
+    private static partial bool at_Context_setFlushDenormal(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool on);
+
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int mallopt(int param, int value);
+}
+
+/// <summary>What <see cref="CpuRuntime.Configure(CpuSettings)"/> applies; every optimisation can be turned off to measure it.</summary>
+public sealed record CpuSettings
+{
+    /// <summary>Everything on, one thread per core.</summary>
+    public static CpuSettings Default { get; } = new();
+
+    /// <summary>Intra-op threads; null means one per core.</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>glibc mallopt: freed activations stay in the heap.</summary>
+    public bool TuneAllocator { get; init; } = true;
+
+    /// <summary>Denormal floats flushed to zero (FTZ/DAZ).</summary>
+    public bool FlushDenormals { get; init; } = true;
+
+    /// <summary>
+    /// MKL's matrix products take their AVX-512 kernels on non-Intel CPUs that have AVX-512 (MKL chooses by vendor
+    /// and would run AVX2 code there). Takes effect only before libtorch's first matrix product.
+    /// </summary>
+    public bool MklAvx512 { get; init; } = true;
+
+    /// <summary>NNPACK off: small convolutions go straight to libtorch's generic kernel.</summary>
+    public bool DisableNnpack { get; init; } = true;
 }

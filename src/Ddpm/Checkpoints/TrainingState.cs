@@ -2,7 +2,7 @@ namespace Ddpm.Checkpoints;
 
 /// <summary>
 /// The non-tensor state of a training run at a checkpoint (<c>state.json</c>): the step, the data loader's position,
-/// and both random number generators, so that training resumes bit-identically.
+/// and the random streams (timesteps and noise, dropout), so that training resumes bit-identically.
 /// </summary>
 public sealed record TrainingState
 {
@@ -18,8 +18,11 @@ public sealed record TrainingState
     /// <summary>State of the trainer's generator (timesteps and noise), base64.</summary>
     public string TrainGeneratorState { get; init; } = "";
 
-    /// <summary>State of TorchSharp's global CPU generator (dropout), base64.</summary>
-    public string GlobalGeneratorState { get; init; } = "";
+    /// <summary>Seed of the dropout stream (<see cref="Models.DropoutStream"/>).</summary>
+    public long DropoutSeed { get; init; }
+
+    /// <summary>Draws the dropout stream has made.</summary>
+    public long DropoutPosition { get; init; }
 
     /// <summary>Images seen so far.</summary>
     public long ImagesSeen { get; init; }

@@ -27,6 +27,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     {
         Config = config.Validate();
         using var init = new Generator((ulong)seed);
+        Dropout = new DropoutStream(unchecked((long)SeedMixing.SplitMix64((ulong)seed ^ DropoutSeedSalt)));
         var ch = config.BaseChannels;
         var tembCh = ch * 4;
         var groups = config.NormGroups;
@@ -48,7 +49,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
             var attns = new List<AttnBlock>();
             for (var i = 0; i < config.NumResBlocks; i++)
             {
-                blocks.Add(new ResnetBlock(blockIn, blockOut, tembCh, config.Dropout, groups, init));
+                blocks.Add(new ResnetBlock(blockIn, blockOut, tembCh, config.Dropout, groups, init, Dropout));
                 blockIn = blockOut;
                 if (attend) attns.Add(new AttnBlock(blockIn, groups, init));
                 skipChannels.Push(blockIn);
@@ -63,7 +64,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
             downLevels.Add(new Level(blocks, attns, "downsample", downsample));
         }
         down = nn.ModuleList(downLevels.ToArray());
-        mid = new MidBlock(blockIn, tembCh, config.Dropout, groups, init);
+        mid = new MidBlock(blockIn, tembCh, config.Dropout, groups, init, Dropout);
 
         var upLevels = new Level[levels];
         for (var level = levels - 1; level >= 0; level--)
@@ -74,7 +75,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
             var attns = new List<AttnBlock>();
             for (var i = 0; i < config.NumResBlocks + 1; i++)
             {
-                blocks.Add(new ResnetBlock(blockIn + skipChannels.Pop(), blockOut, tembCh, config.Dropout, groups, init));
+                blocks.Add(new ResnetBlock(blockIn + skipChannels.Pop(), blockOut, tembCh, config.Dropout, groups, init, Dropout));
                 blockIn = blockOut;
                 if (attend) attns.Add(new AttnBlock(blockIn, groups, init));
             }
@@ -92,6 +93,15 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    // Keeps the dropout stream apart from the weight initialisation drawn from the same seed.
+    private const ulong DropoutSeedSalt = 0xD50D_0A7E_0000_0001UL;
+
+    /// <summary>
+    /// The stream of dropout masks, seeded from the constructor's seed; a trainer reseeds it and saves its position.
+    /// Used only in training mode.
+    /// </summary>
+    public DropoutStream Dropout { get; }
+
     /// <summary>The configuration the network was built from.</summary>
     public UNetConfig Config { get; }
 
@@ -107,9 +117,9 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
                 $"The U-Net expects images [B, {Config.InChannels}, {Config.ImageSize}, {Config.ImageSize}], got [{string.Join(", ", x.shape)}].");
         }
         using var scope = NewDisposeScope();
-        // Under autograd the graph owns its saved tensors and disposing their handles corrupts gradients;
-        // without gradients (sampling) each activation is freed as soon as it is dead.
-        var release = !is_grad_enabled();
+        // Each activation is released as soon as this code is done with it, as Python's reference counting does for
+        // PyTorch: without gradients its memory is freed at once, and under autograd the graph keeps its own
+        // references to what the backward pass needs.
         var emb = temb.call(t, x.dtype);
         var hs = new List<Tensor> { conv_in.call(x) };
         foreach (var level in down)
@@ -120,7 +130,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
                 if (level.attn.Count > 0)
                 {
                     var attended = level.attn[i].call(h);
-                    Release(h, release);
+                    h.Dispose();
                     h = attended;
                 }
                 hs.Add(h);
@@ -136,31 +146,27 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
                 var skip = hs[^1];
                 hs.RemoveAt(hs.Count - 1);
                 var joined = cat([hMid, skip], 1);
-                Release(hMid, release);
-                Release(skip, release);
+                hMid.Dispose();
+                skip.Dispose();
                 hMid = level.block[i].call(joined, emb);
-                Release(joined, release);
+                joined.Dispose();
                 if (level.attn.Count > 0)
                 {
                     var attended = level.attn[i].call(hMid);
-                    Release(hMid, release);
+                    hMid.Dispose();
                     hMid = attended;
                 }
             }
             if (level.Resample is not null)
             {
                 var upsampled = level.Resample.call(hMid);
-                Release(hMid, release);
+                hMid.Dispose();
                 hMid = upsampled;
             }
         }
-        var output = conv_out.call(F.silu(norm_out.call(hMid)));
-        return output.MoveToOuterDisposeScope();
-    }
-
-    private static void Release(Tensor tensor, bool release)
-    {
-        if (release) tensor.Dispose();
+        var activated = Eager.Then(norm_out.call(hMid), a => F.silu(a));
+        hMid.Dispose();
+        return Eager.Then(activated, conv_out.call).MoveToOuterDisposeScope();
     }
 }
 
@@ -244,11 +250,11 @@ public sealed class MidBlock : nn.Module<Tensor, Tensor, Tensor>
     private readonly AttnBlock attn_1;
     private readonly ResnetBlock block_2;
 
-    internal MidBlock(int channels, int tembChannels, double dropout, int groups, Generator init) : base(nameof(MidBlock))
+    internal MidBlock(int channels, int tembChannels, double dropout, int groups, Generator init, DropoutStream stream) : base(nameof(MidBlock))
     {
-        block_1 = new ResnetBlock(channels, channels, tembChannels, dropout, groups, init);
+        block_1 = new ResnetBlock(channels, channels, tembChannels, dropout, groups, init, stream);
         attn_1 = new AttnBlock(channels, groups, init);
-        block_2 = new ResnetBlock(channels, channels, tembChannels, dropout, groups, init);
+        block_2 = new ResnetBlock(channels, channels, tembChannels, dropout, groups, init, stream);
         RegisterComponents();
     }
 

@@ -15,7 +15,7 @@ namespace Ddpm.Training;
 /// Algorithm 1 of Ho et al. 2020 with the paper's recipe: x_0 from the data, t ~ U{0..T−1}, ε ~ N(0, I),
 /// a gradient step on L_simple with Adam, linear warm-up, gradient clipping, and an EMA of the weights.
 /// All randomness comes from the configured seed: weights, data order and flips, timesteps and noise (the trainer's
-/// generator), and dropout (TorchSharp's global generator, whose state is saved and restored with checkpoints).
+/// generator), and dropout (the network's <see cref="DropoutStream"/>). Both streams are saved with checkpoints.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -62,7 +62,7 @@ public sealed class Trainer : IDisposable
             foreach (var (name, p) in computeModel.named_parameters()) computePairs.Add((p, masters[name]));
         }
         generator = new Generator((ulong)SampleSeeds.For(training.Seed, StreamTimestepsAndNoise));
-        manual_seed(SampleSeeds.For(training.Seed, StreamDropout));
+        DropoutSource.Reset(SampleSeeds.For(training.Seed, StreamDropout));
         loader = new BatchLoader(dataset, training.BatchSize, training.Seed, RandomFlip);
         _ = Diffusion.Schedule.Tensors;
     }
@@ -139,6 +139,9 @@ public sealed class Trainer : IDisposable
         return new StepMetrics(Step, loss, gradNorm, lr, images, seconds);
     }
 
+    /// <summary>The dropout stream of the network that runs the forward pass (the bfloat16 copy under mixed precision).</summary>
+    private DropoutStream DropoutSource => (computeModel ?? Model).Dropout;
+
     /// <summary>The network call used for the loss: float32, or bfloat16 inputs into the compute copy.</summary>
     private Tensor Forward(Tensor x, Tensor t) =>
         computeModel is null ? Model.call(x, t) : computeModel.call(x.to(ScalarType.BFloat16), t);
@@ -171,7 +174,8 @@ public sealed class Trainer : IDisposable
             LoaderEpoch = loader.State.Epoch,
             LoaderOffset = loader.State.Offset,
             TrainGeneratorState = Convert.ToBase64String(StateBytes(generator.get_state())),
-            GlobalGeneratorState = Convert.ToBase64String(StateBytes(get_rng_state())),
+            DropoutSeed = DropoutSource.Seed,
+            DropoutPosition = DropoutSource.Position,
             ImagesSeen = ImagesSeen,
             TrainSeconds = TrainSeconds,
             RecentLoss = recentLoss,
@@ -194,7 +198,8 @@ public sealed class Trainer : IDisposable
         EmaModel.load_safetensors(Path.Combine(directory, CheckpointFiles.Ema));
         optimizer.load_py(Path.Combine(directory, CheckpointFiles.Optimizer));
         using (var s = FromBytes(Convert.FromBase64String(state.TrainGeneratorState))) generator.set_state(s);
-        using (var s = FromBytes(Convert.FromBase64String(state.GlobalGeneratorState))) set_rng_state(s);
+        // Checkpoints written before the dropout stream existed have no seed: the stream then starts afresh.
+        DropoutSource.Reset(state.DropoutSeed != 0 ? state.DropoutSeed : SampleSeeds.For(Config.Training.Seed, StreamDropout), state.DropoutPosition);
         loader.Dispose();
         loader = new BatchLoader(Dataset, Config.Training.BatchSize, Config.Training.Seed, RandomFlip, new BatchLoaderState(state.LoaderEpoch, state.LoaderOffset));
         Step = state.Step;

@@ -6,11 +6,6 @@ using Ddpm.Training;
 namespace Ddpm.Tests.Training;
 
 /// <summary>N steps, and N/2 steps + resume + N/2 steps, end bit-identical (dropout, shuffling and flips on, split mid-epoch).</summary>
-/// <remarks>
-/// Dropout draws from TorchSharp's global generator, which other tests running in parallel would advance:
-/// these tests run alone.
-/// </remarks>
-[Collection(nameof(Ddpm.Tests.Cli.CurrentDirectoryCollection))]
 public sealed class ResumeTests : IDisposable
 {
     private readonly string root = TinyRuns.TempDir();
@@ -52,6 +47,7 @@ public sealed class ResumeTests : IDisposable
         Assert.Equal(10, a.Step);
         Assert.Equal(a with { TrainSeconds = 0, RecentLoss = null }, b with { TrainSeconds = 0, RecentLoss = null });
         Assert.NotEqual(0, a.LoaderEpoch); // the run really crossed an epoch boundary
+        Assert.True(a.DropoutPosition > 0); // and drew dropout masks
         var metrics = File.ReadAllLines(Path.Combine(split, "metrics.csv"));
         Assert.Equal(11, metrics.Length); // header + one row per step, none duplicated by the resumption
     }

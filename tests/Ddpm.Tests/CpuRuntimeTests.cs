@@ -1,0 +1,55 @@
+using System.Runtime.Intrinsics.X86;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ddpm.Tests;
+
+public sealed class CpuRuntimeTests
+{
+    private static string LibTorchCpu()
+    {
+        var path = File.ReadLines("/proc/self/maps").Select(l => l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))
+            .Where(p => p.Length == 6 && p[5].EndsWith("/libtorch_cpu.so", StringComparison.Ordinal)).Select(p => p[5].Trim()).FirstOrDefault();
+        Assert.NotNull(path);
+        return path;
+    }
+
+    [Fact]
+    public void The_MKL_vendor_checks_are_found_in_libtorchs_procedure_linkage_table()
+    {
+        _ = torch.get_num_threads();
+        var slots = MklDispatch.JumpSlots(LibTorchCpu(), ["mkl_serv_intel_cpu_true", "mkl_serv_intel_cpu"]);
+        Assert.Equal(2, slots.Count);
+        Assert.Empty(MklDispatch.JumpSlots(LibTorchCpu(), ["no_such_function_anywhere"]));
+    }
+
+    [Fact]
+    public void Configure_redirects_MKL_only_on_non_Intel_CPUs_with_AVX512_and_matrix_products_stay_exact()
+    {
+        CpuRuntime.Configure();
+        var (_, ebx, _, _) = X86Base.CpuId(0, 0);
+        var intel = ebx == 0x756E6547; // "Genu"
+        var avx512 = Avx512F.IsSupported && Avx512BW.IsSupported && Avx512DQ.IsSupported && Avx512F.VL.IsSupported;
+        // The redirect can only happen before the process's first matrix product, which another test may have run.
+        if (CpuRuntime.MklAvx512) Assert.True(!intel && avx512);
+        else Assert.NotNull(CpuRuntime.MklAvx512Reason);
+
+        using var g = new Generator(1);
+        using var a = randn([3, 67, 129], generator: g);
+        using var b = randn([3, 129, 45], generator: g);
+        using var product = a.bmm(b);
+        using var exact = a.to(ScalarType.Float64).bmm(b.to(ScalarType.Float64));
+        var error = (product.to(ScalarType.Float64) - exact).abs().max().item<double>();
+        Assert.True(error < 1e-4, $"bmm differs from float64 by {error}");
+    }
+
+    [Fact]
+    public void Denormals_are_flushed_on_the_configuring_thread()
+    {
+        CpuRuntime.Configure();
+        Assert.True(CpuRuntime.DenormalsFlushed);
+        using var tiny = tensor(new[] { 1e-30f });
+        using var product = tiny.mul(1e-10f);
+        Assert.Equal(0f, product.item<float>());
+    }
+}
