@@ -220,8 +220,31 @@ public sealed class OutputConv : nn.Module<Tensor, Tensor>
         var padded = (int)((outChannels + SafeChannelMultiple - 1) / SafeChannelMultiple * SafeChannelMultiple);
         if (!is_grad_enabled() || padded == outChannels) return F.conv2d(x, weight, bias, padding: [1, 1]);
         using var scope = NewDisposeScope();
-        var w = cat([weight, zeros([padded - outChannels, weight.shape[1], 3, 3], dtype: weight.dtype)], 0);
-        var b = cat([bias, zeros([padded - outChannels], dtype: bias.dtype)], 0);
+        if (zeroFilters is null || zeroFilters.dtype != weight.dtype)
+        {
+            // Allocated once per dtype, not on every step.
+            zeroFilters?.Dispose();
+            zeroBiases?.Dispose();
+            zeroFilters = zeros([padded - outChannels, weight.shape[1], 3, 3], dtype: weight.dtype).DetachFromDisposeScope();
+            zeroBiases = zeros([padded - outChannels], dtype: bias.dtype).DetachFromDisposeScope();
+        }
+        var w = cat([weight, zeroFilters], 0);
+        var b = cat([bias, zeroBiases!], 0);
         return F.conv2d(x, w, b, padding: [1, 1]).narrow(1, 0, outChannels).MoveToOuterDisposeScope();
+    }
+
+    // The zero filters and biases that pad the output channels under autograd; not parameters, not saved.
+    private Tensor? zeroFilters;
+    private Tensor? zeroBiases;
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            zeroFilters?.Dispose();
+            zeroBiases?.Dispose();
+        }
+        base.Dispose(disposing);
     }
 }
