@@ -127,6 +127,8 @@ internal sealed record Report
         var first = Rows.Concat(Growth).Select(r => r.Result).FirstOrDefault(r => r is not null);
         md.AppendLine($"- **Machine.** {Machine.Cpu}, {Machine.LogicalCores} logical cores ({Machine.CpuFlags}), {F(Machine.MemoryGiB, 1)} GiB RAM; {Machine.Os}.");
         md.AppendLine($"- **Software.** {Machine.Runtime}; TorchSharp {Machine.TorchSharp}" + (first is null ? "" : $" (libtorch {first.LibTorchVersion}); {first.Threads} torch threads") + ".");
+        if (first is not null)
+            md.AppendLine("- **CPU tunings in effect.** " + (first.CpuTunings.Count == 0 ? "none" : string.Join(", ", first.CpuTunings)) + ".");
         md.AppendLine("- **Environment.** " + (Machine.Environment.Count == 0 ? "no OpenMP/MKL/oneDNN variables set"
             : string.Join(", ", Machine.Environment.Select(kv => $"`{kv.Key}={kv.Value}`"))) + ".");
         md.AppendLine($"- **Load average** (1, 5, 15 min) at start {LoadAverage(LoadAverageStart, all: true)}, at end {LoadAverage(LoadAverageEnd, all: true)}.");

@@ -45,4 +45,7 @@ internal sealed record RowResult
     public required string TorchSharpVersion { get; init; }
     public required string LibTorchVersion { get; init; }
     public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>The CPU tunings in effect in the row's process (see <c>CpuRuntime</c>).</summary>
+    public IReadOnlyList<string> CpuTunings { get; init; } = [];
 }

@@ -48,6 +48,7 @@ internal static class RowRunner
             TorchSharpVersion = typeof(torch).Assembly.GetName().Version?.ToString() ?? "?",
             LibTorchVersion = __version__,
             Notes = extra.Notes,
+            CpuTunings = AppliedTunings(),
         };
     }
 
@@ -57,6 +58,16 @@ internal static class RowRunner
     }
 
     /// <summary>Resident set with the runtime and libtorch loaded and one small op run, before anything of the row.</summary>
+    private static List<string> AppliedTunings()
+    {
+        var applied = new List<string>();
+        if (CpuRuntime.AllocatorTuned) applied.Add("allocator");
+        if (CpuRuntime.DenormalsFlushed) applied.Add("denormals");
+        if (CpuRuntime.Settings.DisableNnpack) applied.Add("nnpack");
+        if (CpuRuntime.MklAvx512) applied.Add("mkl-avx512");
+        return applied;
+    }
+
     private static double BaselineRss()
     {
         using (var scope = NewDisposeScope()) _ = ones(8, 8).matmul(ones(8, 8)).sum().item<float>();

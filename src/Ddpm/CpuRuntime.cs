@@ -7,7 +7,7 @@ namespace Ddpm;
 /// Process-wide CPU settings that make libtorch fast on Linux. Called by the <c>ddpm</c> tool at start-up; a program
 /// using the library calls <see cref="Configure(int?)"/> once before its first tensor.
 /// </summary>
-public static partial class CpuRuntime
+public static unsafe partial class CpuRuntime
 {
     // glibc mallopt parameters (malloc.h).
     private const int MallocTrimThreshold = -1;
@@ -24,6 +24,16 @@ public static partial class CpuRuntime
     public const int TopPadBytes = 256 << 20;
 
     private static int configured;
+    private static int everConfigured;
+
+    /// <summary>
+    /// Applies the default settings unless <see cref="Configure(CpuSettings)"/> ran already. Building a U-Net calls it,
+    /// so a program that never configures the runtime still gets the tuned allocator, FTZ and MKL's fast kernels.
+    /// </summary>
+    public static void EnsureConfigured()
+    {
+        if (Volatile.Read(ref everConfigured) == 0) Configure();
+    }
 
     /// <summary>Whether the allocator settings were applied (glibc only).</summary>
     public static bool AllocatorTuned { get; private set; }
@@ -56,6 +66,7 @@ public static partial class CpuRuntime
     {
         ArgumentNullException.ThrowIfNull(settings);
         Settings = settings;
+        Volatile.Write(ref everConfigured, 1);
         if (settings.TuneAllocator && Interlocked.Exchange(ref configured, 1) == 0 && OperatingSystem.IsLinux())
         {
             try
@@ -71,27 +82,53 @@ public static partial class CpuRuntime
         }
         _ = torch.get_num_threads(); // loads libtorch
         if (settings.MklAvx512) MklDispatch.Apply();
-        DenormalsFlushed = SetFlushDenormals(settings.FlushDenormals);
         torch.set_num_threads(settings.Threads ?? Environment.ProcessorCount);
+        DenormalsFlushed = SetFlushDenormals(settings.FlushDenormals);
+        FlushedOnThisThread = settings.FlushDenormals;
         if (settings.DisableNnpack) DisableNnpack();
     }
 
     /// <summary>
-    /// Denormal floats (below 1.2e-38 in magnitude) take a slow microcode path on x86: a convolution that meets many of
-    /// them runs several times slower. Values that small are noise for a network, so they are flushed to zero
-    /// (FTZ/DAZ), as PyTorch's CPU tuning guide recommends with <c>torch.set_flush_denormal(True)</c>.
+    /// Denormal floats (below 1.2e-38 in magnitude) take a slow microcode path on x86. A trained U-Net meets them all
+    /// the time: swish and softmax compute exp(x), which is denormal for x between about −87 and −104, and with them
+    /// exp alone took a third of a training step. Values that small are noise for a network, so they are flushed to
+    /// zero (FTZ/DAZ), as PyTorch's CPU tuning guide recommends with <c>torch.set_flush_denormal(True)</c>. The mode
+    /// is per thread: it is set on the calling thread and on every thread of its OpenMP team, which libtorch's kernels
+    /// run on, whenever that team was started.
     /// </summary>
     private static bool SetFlushDenormals(bool on)
     {
         try
         {
-            return at_Context_setFlushDenormal(at_globalContext(), on) && on;
+            var flushed = at_Context_setFlushDenormal(on) && on;
+            OpenMpTeam.Run(on ? &FlushDenormalsOnThisThread : &KeepDenormalsOnThisThread);
+            return flushed;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             return false;
         }
     }
+
+    /// <summary>
+    /// Sets the floating-point mode of the calling thread and its OpenMP team again: for a thread that runs the model
+    /// but did not call <see cref="Configure(CpuSettings)"/> (the trainer and the samplers call it on theirs).
+    /// </summary>
+    public static void ConfigureThread()
+    {
+        if (Volatile.Read(ref everConfigured) == 0) Configure();
+        else if (Settings.FlushDenormals && !FlushedOnThisThread) DenormalsFlushed = SetFlushDenormals(true);
+        FlushedOnThisThread = true;
+    }
+
+    [ThreadStatic]
+    private static bool FlushedOnThisThread;
+
+    [UnmanagedCallersOnly]
+    private static void FlushDenormalsOnThisThread(nint data) => at_Context_setFlushDenormal(true);
+
+    [UnmanagedCallersOnly]
+    private static void KeepDenormalsOnThisThread(nint data) => at_Context_setFlushDenormal(false);
 
     /// <summary>
     /// libtorch tries NNPACK for convolutions too small for oneDNN; on CPUs NNPACK does not support it prints a warning
@@ -117,7 +154,7 @@ public static partial class CpuRuntime
 
     [LibraryImport("libtorch_cpu", EntryPoint = "_ZN2at7Context16setFlushDenormalEb")]
     [return: MarshalAs(UnmanagedType.U1)]
-    private static partial bool at_Context_setFlushDenormal(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool on);
+    private static partial bool at_Context_setFlushDenormal([MarshalAs(UnmanagedType.U1)] bool on); // a static member
 
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int mallopt(int param, int value);

@@ -52,4 +52,31 @@ public sealed class CpuRuntimeTests
         using var product = tiny.mul(1e-10f);
         Assert.Equal(0f, product.item<float>());
     }
+
+    [Fact]
+    public void Flushing_reaches_every_thread_of_the_OpenMP_team()
+    {
+        // On a fresh thread whose OpenMP team is already running, FTZ is turned off and on again through Configure.
+        // The product is split between the team's threads; an element computed by a thread without FTZ is a denormal.
+        long kept = -1, flushed = -1;
+        var thread = new Thread(() =>
+        {
+            using (var warm = torch.ones(1 << 20)) using (var e = warm.exp()) { }
+            using var tiny = torch.full(1 << 20, 1e-30f);
+            long Denormals()
+            {
+                using var product = tiny.mul(1e-10f);
+                using var nonzero = product.ne(0);
+                return nonzero.sum().item<long>();
+            }
+            CpuRuntime.Configure(CpuSettings.Default with { FlushDenormals = false });
+            kept = Denormals();
+            CpuRuntime.Configure(CpuSettings.Default);
+            flushed = Denormals();
+        });
+        thread.Start();
+        thread.Join();
+        Assert.Equal(1 << 20, kept);
+        Assert.Equal(0, flushed);
+    }
 }

@@ -71,6 +71,7 @@ public sealed class SamplingPipeline
     private Tensor GenerateBatch(SampleRequest request, int first, int size, int batch, int batches,
         IProgress<SamplingProgress>? progress, Action<PredictedStartEvent>? onPredictedStart)
     {
+        CpuRuntime.ConfigureThread();
         var generators = new Generator[size];
         for (var i = 0; i < size; i++) generators[i] = new Generator((ulong)SampleSeeds.For(request.Seed, request.FirstIndex + first + i));
         try

@@ -101,6 +101,7 @@ public sealed class Trainer : IDisposable
     /// <summary>One optimizer step over <see cref="TrainingConfig.GradientAccumulation"/> micro-batches.</summary>
     public StepMetrics TrainStep()
     {
+        CpuRuntime.ConfigureThread();
         var training = Config.Training;
         var clock = Stopwatch.StartNew();
         double loss = 0;
