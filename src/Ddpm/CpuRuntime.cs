@@ -89,12 +89,10 @@ public static unsafe partial class CpuRuntime
     }
 
     /// <summary>
-    /// Denormal floats (below 1.2e-38 in magnitude) take a slow microcode path on x86. A trained U-Net meets them all
-    /// the time: swish and softmax compute exp(x), which is denormal for x between about −87 and −104, and with them
-    /// exp alone took a third of a training step. Values that small are noise for a network, so they are flushed to
-    /// zero (FTZ/DAZ), as PyTorch's CPU tuning guide recommends with <c>torch.set_flush_denormal(True)</c>. The mode
-    /// is per thread: it is set on the calling thread and on every thread of its OpenMP team, which libtorch's kernels
-    /// run on, whenever that team was started.
+    /// Denormal floats (below 1.2e-38 in magnitude) can take a slow microcode path on x86. Values that small are noise
+    /// for a network, so they are flushed to zero (FTZ/DAZ), as PyTorch's CPU tuning guide recommends with
+    /// <c>torch.set_flush_denormal(True)</c>. The mode is per thread: it is set on the calling thread and on every
+    /// thread of its OpenMP team, which libtorch's kernels run on, whenever that team was started.
     /// </summary>
     private static bool SetFlushDenormals(bool on)
     {

@@ -33,8 +33,12 @@ internal static unsafe partial class MklDispatch
         if (Reason is not null) return;
         try
         {
-            var (path, baseAddress) = FindLibrary("libtorch_cpu.so");
-            if (path is null) { Reason = "libtorch_cpu.so is not loaded"; return; }
+            if (LoadedLibraries.Find(name => name == "libtorch_cpu.so") is not { } library)
+            {
+                Reason = "libtorch_cpu.so is not loaded";
+                return;
+            }
+            var (path, baseAddress) = library;
             var slots = JumpSlots(path, VendorChecks);
             if (slots.Count == 0) { Reason = "libtorch_cpu.so calls no MKL vendor check through its PLT"; return; }
             var target = (nint)(delegate* unmanaged<int>)&IsIntel;
@@ -73,21 +77,6 @@ internal static unsafe partial class MklDispatch
 
     [UnmanagedCallersOnly]
     private static int IsIntel() => 1;
-
-    /// <summary>The file and load address of the first mapping (file offset 0) of a loaded library.</summary>
-    private static (string? Path, nint Base) FindLibrary(string fileName)
-    {
-        foreach (var line in File.ReadLines("/proc/self/maps"))
-        {
-            // address perms offset dev inode path
-            var parts = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length < 6 || !parts[5].EndsWith("/" + fileName, StringComparison.Ordinal)) continue;
-            if (Convert.ToInt64(parts[2], 16) != 0) continue;
-            var start = Convert.ToInt64(parts[0].Split('-')[0], 16);
-            return (parts[5].Trim(), (nint)start);
-        }
-        return (null, 0);
-    }
 
     /// <summary>The GOT offsets of the R_X86_64_JUMP_SLOT relocations that bind any of <paramref name="names"/>.</summary>
     internal static List<ulong> JumpSlots(string path, IReadOnlyCollection<string> names)

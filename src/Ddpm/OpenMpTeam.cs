@@ -25,18 +25,10 @@ internal static unsafe class OpenMpTeam
     {
         if (resolved) return parallel;
         resolved = true;
-        if (!OperatingSystem.IsLinux()) return null;
-        foreach (var line in File.ReadLines("/proc/self/maps"))
+        if (LoadedLibraries.Find(name => name.StartsWith("libgomp", StringComparison.Ordinal)) is { } library
+            && NativeLibrary.TryLoad(library.Path, out var handle) && NativeLibrary.TryGetExport(handle, "GOMP_parallel", out var address))
         {
-            var parts = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length < 6) continue;
-            var path = parts[5].Trim();
-            if (!Path.GetFileName(path).StartsWith("libgomp", StringComparison.Ordinal)) continue;
-            if (NativeLibrary.TryLoad(path, out var handle) && NativeLibrary.TryGetExport(handle, "GOMP_parallel", out var address))
-            {
-                parallel = (delegate* unmanaged<delegate* unmanaged<nint, void>, nint, uint, uint, void>)address;
-                break;
-            }
+            parallel = (delegate* unmanaged<delegate* unmanaged<nint, void>, nint, uint, uint, void>)address;
         }
         return parallel;
     }

@@ -8,10 +8,9 @@ public sealed class CpuRuntimeTests
 {
     private static string LibTorchCpu()
     {
-        var path = File.ReadLines("/proc/self/maps").Select(l => l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))
-            .Where(p => p.Length == 6 && p[5].EndsWith("/libtorch_cpu.so", StringComparison.Ordinal)).Select(p => p[5].Trim()).FirstOrDefault();
-        Assert.NotNull(path);
-        return path;
+        var library = LoadedLibraries.Find(name => name == "libtorch_cpu.so");
+        Assert.NotNull(library);
+        return library.Value.Path;
     }
 
     [Fact]

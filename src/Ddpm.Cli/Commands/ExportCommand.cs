@@ -28,7 +28,7 @@ internal static class ExportCommand
             if (File.Exists(statePath))
             {
                 // Step, images and time describe the weights; generator states only matter for resuming, which needs the full checkpoint.
-                var state = ConfigJson.Load<TrainingState>(statePath) with { TrainGeneratorState = "", DropoutPosition = 0 };
+                var state = ConfigJson.Load<TrainingState>(statePath) with { TrainGeneratorState = "", DropoutSeed = 0, DropoutPosition = 0 };
                 ConfigJson.Save(state, Path.Combine(target, CheckpointFiles.State));
             }
             Console.WriteLine($"Exported {source} to {Path.GetFullPath(target)}");
