@@ -21,7 +21,7 @@ internal sealed record BenchOptions
           --runs N           timed complete sampling runs (default 1 for DDPM-1000, 3 for DDIM-50)
           --threads N        torch intra-op threads (default: one per core, as CpuRuntime.Configure)
           --without LIST     turn CPU tunings off to measure what they buy: allocator, denormals, nnpack,
-                             mkl-avx512
+                             mkl-avx512, constants
                              (comma-separated; the report records it)
           --out PATH         report path without extension; writes PATH.md and PATH.json
                              (default bench/results/latest, or bench/results/growth for --growth alone)
@@ -83,7 +83,7 @@ internal sealed record BenchOptions
     }
 
     /// <summary>The tunings that can be turned off with --without.</summary>
-    public static IReadOnlyList<string> Tunings { get; } = ["allocator", "denormals", "nnpack", "mkl-avx512"];
+    public static IReadOnlyList<string> Tunings { get; } = ["allocator", "denormals", "nnpack", "mkl-avx512", "constants"];
 
     private static string[] ParseWithout(string value)
     {
@@ -103,6 +103,7 @@ internal sealed record BenchOptions
         FlushDenormals = !Without.Contains("denormals"),
         DisableNnpack = !Without.Contains("nnpack"),
         MklAvx512 = !Without.Contains("mkl-avx512"),
+        KeepConstantsAccessed = !Without.Contains("constants"),
     };
 
     /// <summary>The options a child process needs to rebuild the same row.</summary>

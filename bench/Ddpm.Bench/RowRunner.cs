@@ -57,7 +57,7 @@ internal static class RowRunner
         public List<string> Notes { get; } = [];
     }
 
-    /// <summary>Resident set with the runtime and libtorch loaded and one small op run, before anything of the row.</summary>
+    /// <summary>The names of the CPU tunings in effect, as --without spells them.</summary>
     private static List<string> AppliedTunings()
     {
         var applied = new List<string>();
@@ -65,9 +65,11 @@ internal static class RowRunner
         if (CpuRuntime.DenormalsFlushed) applied.Add("denormals");
         if (CpuRuntime.Settings.DisableNnpack) applied.Add("nnpack");
         if (CpuRuntime.MklAvx512) applied.Add("mkl-avx512");
+        if (CpuRuntime.ConstantsKeptAccessed) applied.Add("constants");
         return applied;
     }
 
+    /// <summary>Resident set with the runtime and libtorch loaded and one small op run, before anything of the row.</summary>
     private static double BaselineRss()
     {
         using (var scope = NewDisposeScope()) _ = ones(8, 8).matmul(ones(8, 8)).sum().item<float>();

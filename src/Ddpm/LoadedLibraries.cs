@@ -21,4 +21,19 @@ internal static class LoadedLibraries
         }
         return null;
     }
+
+    /// <summary>The address ranges of this process that map <paramref name="path"/>, with their permissions ("r-xp" …).</summary>
+    public static List<(nint Start, nint End, string Permissions)> Mappings(string path)
+    {
+        var found = new List<(nint, nint, string)>();
+        if (!OperatingSystem.IsLinux()) return found;
+        foreach (var line in File.ReadLines("/proc/self/maps"))
+        {
+            var parts = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length < 6 || parts[5].Trim() != path) continue;
+            var range = parts[0].Split('-');
+            found.Add(((nint)Convert.ToInt64(range[0], 16), (nint)Convert.ToInt64(range[1], 16), parts[1]));
+        }
+        return found;
+    }
 }

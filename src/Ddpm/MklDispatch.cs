@@ -15,7 +15,6 @@ namespace Ddpm;
 /// </summary>
 internal static unsafe partial class MklDispatch
 {
-    private static readonly byte[] ElfMagic = [0x7F, (byte)'E', (byte)'L', (byte)'F'];
 
     private static readonly string[] VendorChecks = ["mkl_serv_intel_cpu_true", "mkl_serv_intel_cpu"];
 
@@ -84,56 +83,31 @@ internal static unsafe partial class MklDispatch
         const uint ShtRela = 4;
         const uint JumpSlot = 7;
         using var file = File.OpenRead(path);
-        var header = Read(file, 0, 64);
-        if (!header.AsSpan(0, 4).SequenceEqual(ElfMagic) || header[4] != 2 || header[5] != 1)
-            throw new InvalidDataException($"{path}: not a 64-bit little-endian ELF file");
-        var sectionOffset = (long)BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(0x28));
-        var sectionSize = BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(0x3A));
-        var sectionCount = BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(0x3C));
-        var sections = Read(file, sectionOffset, sectionSize * sectionCount);
-        (uint Type, long Offset, long Size, uint Link) Section(int i)
-        {
-            var s = sections.AsSpan(i * sectionSize);
-            return (BinaryPrimitives.ReadUInt32LittleEndian(s[4..]), (long)BinaryPrimitives.ReadUInt64LittleEndian(s[0x18..]),
-                (long)BinaryPrimitives.ReadUInt64LittleEndian(s[0x20..]), BinaryPrimitives.ReadUInt32LittleEndian(s[0x28..]));
-        }
+        var sections = ElfSections.Read(file);
         var found = new List<ulong>();
-        for (var i = 0; i < sectionCount; i++)
+        for (var i = 0; i < sections.Count; i++)
         {
-            var rela = Section(i);
-            if (rela.Type != ShtRela || rela.Link == 0 || rela.Link >= sectionCount) continue;
-            var symbols = Section((int)rela.Link);
-            if (symbols.Link == 0 || symbols.Link >= sectionCount) continue;
-            var strings = Section((int)symbols.Link);
-            var relocations = Read(file, rela.Offset, rela.Size);
+            var rela = sections[i];
+            if (rela.Type != ShtRela || rela.Link == 0 || rela.Link >= sections.Count) continue;
+            var symbols = sections[(int)rela.Link];
+            if (symbols.Link == 0 || symbols.Link >= sections.Count) continue;
+            var strings = sections[(int)symbols.Link];
+            var relocations = ElfSections.ReadBytes(file, rela.Offset, rela.Size);
             byte[]? symbolTable = null;
             byte[]? stringTable = null;
             for (var r = 0; r + 24 <= relocations.Length; r += 24)
             {
                 var info = BinaryPrimitives.ReadUInt64LittleEndian(relocations.AsSpan(r + 8));
                 if ((info & 0xFFFFFFFF) != JumpSlot) continue;
-                symbolTable ??= Read(file, symbols.Offset, symbols.Size);
-                stringTable ??= Read(file, strings.Offset, strings.Size);
+                symbolTable ??= ElfSections.ReadBytes(file, symbols.Offset, symbols.Size);
+                stringTable ??= ElfSections.ReadBytes(file, strings.Offset, strings.Size);
                 var symbol = (long)(info >> 32) * 24;
                 if (symbol + 24 > symbolTable.Length) continue;
-                var nameOffset = (int)BinaryPrimitives.ReadUInt32LittleEndian(symbolTable.AsSpan((int)symbol));
-                if (nameOffset >= stringTable.Length) continue;
-                var rest = stringTable.AsSpan(nameOffset);
-                var end = rest.IndexOf((byte)0);
-                var name = System.Text.Encoding.ASCII.GetString(end < 0 ? rest : rest[..end]);
+                var name = ElfSections.CString(stringTable, BinaryPrimitives.ReadUInt32LittleEndian(symbolTable.AsSpan((int)symbol)));
                 if (names.Contains(name)) found.Add(BinaryPrimitives.ReadUInt64LittleEndian(relocations.AsSpan(r)));
             }
         }
         return found;
-    }
-
-    private static byte[] Read(FileStream file, long offset, long count)
-    {
-        if (offset < 0 || count < 0 || offset + count > file.Length) throw new InvalidDataException($"{file.Name}: truncated ELF file");
-        var buffer = new byte[count];
-        file.Position = offset;
-        file.ReadExactly(buffer);
-        return buffer;
     }
 
     private const int ProtRead = 1;

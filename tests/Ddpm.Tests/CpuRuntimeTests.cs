@@ -23,6 +23,46 @@ public sealed class CpuRuntimeTests
     }
 
     [Fact]
+    public void Section_headers_of_libtorch_are_read_with_their_names_and_a_short_file_is_refused()
+    {
+        _ = torch.get_num_threads();
+        using (var file = File.OpenRead(LibTorchCpu()))
+        {
+            var sections = ElfSections.Read(file);
+            var text = Assert.Single(sections, s => s.Name == ".text");
+            Assert.NotEqual(0UL, text.Flags & ElfSections.Execute);
+            var rodata = Assert.Single(sections, s => s.Name == ".rodata");
+            Assert.Equal(0UL, rodata.Flags & (ElfSections.Execute | ElfSections.Write));
+        }
+        var path = Path.Combine(Path.GetTempPath(), $"ddpm-elf-{Guid.NewGuid():N}");
+        try
+        {
+            File.WriteAllBytes(path, [0x7F, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0]);
+            using var shortFile = File.OpenRead(path);
+            var error = Assert.Throws<InvalidDataException>(() => ElfSections.Read(shortFile));
+            Assert.Contains("truncated", error.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Libtorchs_constant_tables_are_located_in_memory_and_kept_accessed()
+    {
+        CpuRuntime.Configure();
+        Assert.True(CpuRuntime.ConstantsKeptAccessed, CpuRuntime.ConstantsReason);
+        var ranges = ConstantPages.Locate();
+        Assert.NotEmpty(ranges);
+        Assert.All(ranges, r => Assert.Equal(0, r.Start % 4096));
+        Assert.True(ranges.Sum(r => r.Length) > 1 << 20, "libtorch's .rodata is megabytes");
+        var before = ConstantPages.Sweeps;
+        ConstantPages.Sweep();
+        Assert.True(ConstantPages.Sweeps > before);
+    }
+
+    [Fact]
     public void Configure_redirects_MKL_only_on_non_Intel_CPUs_with_AVX512_and_matrix_products_stay_exact()
     {
         CpuRuntime.Configure();
