@@ -79,6 +79,28 @@ public sealed class ResnetBlock : nn.Module<Tensor, Tensor, Tensor>
     }
 }
 
+/// <summary>Memory layouts of 4-d activations.</summary>
+internal static class Layout
+{
+    /// <summary>Whether <paramref name="x"/> [N, C, H, W] is stored channels-last (C innermost, then W, H, N).</summary>
+    public static bool IsChannelsLast(Tensor x) =>
+        x.dim() == 4 && x.stride(1) == 1 && x.stride(3) == x.shape[1] && x.stride(2) == x.shape[1] * x.shape[3]
+        && x.stride(0) == x.shape[1] * x.shape[2] * x.shape[3];
+
+    /// <summary>
+    /// <paramref name="x"/> with the same shape and values, stored channels-last (a copy unless it already is).
+    /// TorchSharp has no memory-format argument, so the layout is made by permuting to NHWC, copying contiguously and
+    /// permuting the view back; libtorch recognises the result by its strides.
+    /// </summary>
+    public static Tensor ToChannelsLast(Tensor x)
+    {
+        if (IsChannelsLast(x)) return x.alias();
+        using var nhwc = x.permute(0, 2, 3, 1);
+        using var packed = nhwc.contiguous();
+        return packed.permute(0, 3, 1, 2);
+    }
+}
+
 /// <summary>Chains tensor operations and frees each input as soon as its result exists.</summary>
 internal static class Eager
 {
@@ -143,7 +165,18 @@ public sealed class AttnBlock : nn.Module<Tensor, Tensor>
             using var weights = scores.dtype is ScalarType.BFloat16 or ScalarType.Float16
                 ? Eager.Then(F.softmax(scores, 2, ScalarType.Float32), w => w.to(scores.dtype))
                 : F.softmax(scores, 2);
-            merged = bmm(vf, weights.transpose(1, 2)).view(b, c, hh, ww);
+            if (Layout.IsChannelsLast(x))
+            {
+                // The same product as [B, HW, C] (out[b, i, c] = Σ_j w[b, i, j] v[b, c, j]), which viewed as
+                // [B, C, H, W] is channels-last, the layout of the rest of the network.
+                using var vt = vf.transpose(1, 2);
+                using var rows = bmm(weights, vt);
+                merged = rows.transpose(1, 2).view(b, c, hh, ww);
+            }
+            else
+            {
+                merged = bmm(vf, weights.transpose(1, 2)).view(b, c, hh, ww);
+            }
         }
         using (merged) return proj_out.call(merged).add_(x).MoveToOuterDisposeScope();
     }

@@ -106,6 +106,16 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>The configuration the network was built from.</summary>
     public UNetConfig Config { get; }
 
+    /// <summary>
+    /// Whether activations are kept channels-last (NHWC strides behind the NCHW shape, as PyTorch's
+    /// <c>memory_format=torch.channels_last</c>): oneDNN's convolutions then read and write them directly instead of
+    /// converting every input to their blocked layout and every output back. The input is converted once at the start
+    /// and the output returned contiguous, so callers see the same values. Off by default: libtorch's channels-last
+    /// GroupNorm kernel is slow for few channels per group and costs more than the conversions save (see
+    /// docs/performance.md). Not saved.
+    /// </summary>
+    public bool ChannelsLast { get; set; }
+
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
@@ -122,7 +132,19 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         // PyTorch: without gradients its memory is freed at once, and under autograd the graph keeps its own
         // references to what the backward pass needs.
         var emb = temb.call(t, x.dtype);
-        var hs = new List<Tensor> { conv_in.call(x) };
+        Tensor first;
+        if (ChannelsLast)
+        {
+            using var input = Layout.ToChannelsLast(x);
+            first = conv_in.call(input);
+            // With one input channel both layouts have the same strides and libtorch keeps the plain one.
+            if (!Layout.IsChannelsLast(first)) first = Eager.Then(first, Layout.ToChannelsLast);
+        }
+        else
+        {
+            first = conv_in.call(x);
+        }
+        var hs = new List<Tensor> { first };
         foreach (var level in down)
         {
             for (var i = 0; i < level.block.Count; i++)
@@ -167,7 +189,9 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         }
         var activated = Eager.Then(norm_out.call(hMid), a => F.silu(a));
         hMid.Dispose();
-        return Eager.Then(activated, conv_out.call).MoveToOuterDisposeScope();
+        var output = Eager.Then(activated, conv_out.call);
+        if (ChannelsLast) output = Eager.Then(output, o => o.contiguous());
+        return output.MoveToOuterDisposeScope();
     }
 }
 
