@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Ddpm;
 
 /// <summary>
@@ -154,7 +152,6 @@ internal static unsafe class ConstantPages
             var first = start & ~(nint)(PageSize - 1);
             found.Add((first, end - first));
         }
-        Debug.Assert(found.All(r => r.Item2 > 0));
         return found.ToArray();
     }
 }

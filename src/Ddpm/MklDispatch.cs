@@ -15,7 +15,6 @@ namespace Ddpm;
 /// </summary>
 internal static unsafe partial class MklDispatch
 {
-
     private static readonly string[] VendorChecks = ["mkl_serv_intel_cpu_true", "mkl_serv_intel_cpu"];
 
     /// <summary>Whether the vendor check was redirected.</summary>
