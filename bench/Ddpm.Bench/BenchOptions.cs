@@ -26,6 +26,10 @@ internal sealed record BenchOptions
           --out PATH         report path without extension; writes PATH.md and PATH.json
                              (default bench/results/latest, or bench/results/growth for --growth alone)
           --reference FILE   reference figures (default bench/reference/pytorch-2.6-cpu.json)
+          --pytorch-root DIR also measure PyTorch 2.6 on this machine, next to each row: DIR is a root file system
+                             with python3-torch (bench/reference/setup-pytorch.sh builds one); needs root (chroot)
+          --pytorch-env LIST comma-separated NAME=VALUE pairs for the PyTorch runs
+                             (default OPENBLAS_CORETYPE=SkylakeX, as the reference)
           --list             list the rows and exit
           --row NAME         internal: run one row in this process and print its JSON on stdout
         """;
@@ -40,6 +44,8 @@ internal sealed record BenchOptions
     public IReadOnlyList<string> Without { get; init; } = [];
     public string? Out { get; init; }
     public string? Reference { get; init; }
+    public string? PyTorchRoot { get; init; }
+    public IReadOnlyList<string> PyTorchEnvironment { get; init; } = ["OPENBLAS_CORETYPE=SkylakeX"];
     public bool List { get; init; }
     public bool Help { get; init; }
     public string? Row { get; init; }
@@ -73,6 +79,8 @@ internal sealed record BenchOptions
                 "--without" => o with { Without = ParseWithout(Value()) },
                 "--out" => o with { Out = Value() },
                 "--reference" => o with { Reference = Value() },
+                "--pytorch-root" => o with { PyTorchRoot = Value() },
+                "--pytorch-env" => o with { PyTorchEnvironment = ParseEnvironment(Value()) },
                 "--list" => o with { List = true },
                 "--row" => o with { Row = Value() },
                 "-h" or "--help" => o with { Help = true },
@@ -80,6 +88,16 @@ internal sealed record BenchOptions
             };
         }
         return o;
+    }
+
+    private static string[] ParseEnvironment(string value)
+    {
+        var pairs = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var p in pairs)
+        {
+            if (p.IndexOf('=', StringComparison.Ordinal) <= 0) throw new ArgumentException($"--pytorch-env takes NAME=VALUE pairs (got '{p}').");
+        }
+        return pairs;
     }
 
     /// <summary>The tunings that can be turned off with --without.</summary>

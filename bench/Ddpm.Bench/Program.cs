@@ -88,6 +88,10 @@ internal static class Program
             ? StripExtension(o)
             : Path.Combine(root, "bench", "results", onlyGrowth ? "growth" : "latest");
 
+        var live = options.PyTorchRoot is { } pyRoot
+            ? new LivePyTorch(pyRoot, root, options.PyTorchEnvironment, options.Threads ?? Environment.ProcessorCount)
+            : null;
+
         var machine = MachineInfo.Read();
         var load = MachineInfo.LoadAverage();
         var report = new Report
@@ -101,16 +105,27 @@ internal static class Program
             ReferenceSource = reference?.Source,
             ReferenceSoftware = reference?.Software,
             ReferenceMachine = reference?.Machine,
+            LiveReference = live?.Describe(),
         };
         Console.WriteLine($"{rows.Count} row(s), each in its own process; report: {output}.md / .json");
         if (load.Length > 0 && load[0] > 0.25 * machine.LogicalCores)
             Console.WriteLine($"warning: the 1-minute load average is {load[0].ToString("F2", CultureInfo.InvariantCulture)} on {machine.LogicalCores} cores; figures will be low. Benchmark an idle machine.");
 
         var failures = 0;
+        var liveFirst = false;
         foreach (var spec in rows)
         {
             Console.Error.WriteLine($"[{spec.Name}]");
-            var compared = ComparedRow.From(ChildProcess.Run(spec.WithOptions(options), options), reference);
+            var row = spec.WithOptions(options);
+            LiveFigure? figure = null;
+            string? liveError = null;
+            var measureLive = live is not null && !options.Quick && LivePyTorch.Covers(row);
+            // PyTorch goes first on every other row, so that neither side always gets the machine as the other left it.
+            if (measureLive) liveFirst = !liveFirst;
+            if (measureLive && liveFirst) (figure, liveError) = MeasureLive(live!, row, ranFirst: true);
+            var outcome = ChildProcess.Run(row, options);
+            if (measureLive && !liveFirst) (figure, liveError) = MeasureLive(live!, row, ranFirst: false);
+            var compared = ComparedRow.From(outcome, reference, figure, liveError);
             if (compared.Result is null) failures++;
             (spec.Tags.Contains("growth") ? report.Growth : report.Rows).Add(compared);
             Console.WriteLine(Report.ConsoleLine(compared));
@@ -119,6 +134,18 @@ internal static class Program
         }
         Console.WriteLine($"wrote {output}.md and {output}.json" + (failures > 0 ? $"; {failures} row(s) failed" : ""));
         return failures > 0 ? 1 : 0;
+    }
+
+    private static (LiveFigure? Figure, string? Error) MeasureLive(LivePyTorch live, RowSpec row, bool ranFirst)
+    {
+        try
+        {
+            return (live.Measure(row, ranFirst), null);
+        }
+        catch (InvalidOperationException e)
+        {
+            return (null, FirstLine(e.Message));
+        }
     }
 
     private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();

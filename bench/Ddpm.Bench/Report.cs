@@ -19,10 +19,22 @@ internal sealed record ComparedRow
     /// <summary>Our peak RSS ÷ the reference's. &lt; 1: Ddpm uses less memory.</summary>
     public double? MemoryRatio { get; init; }
 
+    /// <summary>PyTorch measured on this machine in the same run (<c>--pytorch-root</c>), if it was.</summary>
+    public LiveFigure? Live { get; init; }
+
+    /// <summary>As <see cref="SpeedRatio"/>, against <see cref="Live"/>.</summary>
+    public double? LiveSpeedRatio { get; init; }
+
+    /// <summary>As <see cref="MemoryRatio"/>, against <see cref="Live"/>.</summary>
+    public double? LiveMemoryRatio { get; init; }
+
+    /// <summary>Why PyTorch could not be measured for this row, if it could not.</summary>
+    public string? LiveError { get; init; }
+
     /// <summary>Wall time of the whole child process, start-up and model construction included.</summary>
     public double ProcessSeconds { get; init; }
 
-    public static ComparedRow From(RowOutcome outcome, ReferenceFigures? reference)
+    public static ComparedRow From(RowOutcome outcome, ReferenceFigures? reference, LiveFigure? live = null, string? liveError = null)
     {
         var r = outcome.Result;
         var refRow = r is null ? null : reference?.For(r);
@@ -35,9 +47,20 @@ internal sealed record ComparedRow
                 : refRow.Seconds is { } s ? s / r.MedianSeconds : null;
             memory = refRow.PeakRssMiB is { } mib && double.IsFinite(r.PeakRssMiB) ? r.PeakRssMiB / mib : null;
         }
+        double? liveSpeed = null;
+        double? liveMemory = null;
+        if (r is not null && live is not null)
+        {
+            liveSpeed = outcome.Spec.Kind == RowKind.Train ? r.ImagesPerSecond / live.ImagesPerSecond : live.Seconds / r.MedianSeconds;
+            liveMemory = double.IsFinite(live.PeakRssMiB) && double.IsFinite(r.PeakRssMiB) ? r.PeakRssMiB / live.PeakRssMiB : null;
+        }
         return new ComparedRow
         {
             Row = outcome.Spec.Name,
+            Live = live,
+            LiveSpeedRatio = liveSpeed is { } ls ? Math.Round(ls, 3) : null,
+            LiveMemoryRatio = liveMemory is { } lm ? Math.Round(lm, 3) : null,
+            LiveError = liveError,
             Kind = outcome.Spec.Kind.ToString().ToLowerInvariant(),
             Result = r,
             Error = outcome.Error,
@@ -62,6 +85,8 @@ internal sealed record Report
     public string? ReferenceSource { get; init; }
     public string? ReferenceSoftware { get; init; }
     public string? ReferenceMachine { get; init; }
+    /// <summary>How PyTorch was run on this machine in the same run, if it was.</summary>
+    public string? LiveReference { get; init; }
     public List<ComparedRow> Rows { get; } = [];
     public List<ComparedRow> Growth { get; } = [];
 
@@ -101,6 +126,13 @@ internal sealed record Report
         sb.Append("; peak RSS ").Append(F(r.PeakRssMiB, 0)).Append(" MiB");
         if (c.Reference?.PeakRssMiB is { } mib) sb.Append(", ").Append(refName).Append(' ').Append(F(mib, 0)).Append(" MiB");
         if (c.MemoryRatio is { } m) sb.Append(" → memory ×").Append(F(m, 2)).Append(m <= 1 ? " (Ddpm less)" : " (Ddpm more)");
+        if (c.Live is { } live)
+        {
+            sb.Append("; PyTorch here ").Append(c.Kind == "train" ? F(live.ImagesPerSecond, 2) + " img/s" : F(live.Seconds, 3) + " s");
+            if (c.LiveSpeedRatio is { } lx) sb.Append(" → speed ×").Append(F(lx, 2));
+            if (c.LiveMemoryRatio is { } lm) sb.Append(", memory ×").Append(F(lm, 2));
+        }
+        if (c.LiveError is { } le) sb.Append("; PyTorch here failed: ").Append(le);
         if (r.PrecisionHonoured == false) sb.Append(" [WARNING: Trainer ignored Precision.Bf16; fp32 was measured]");
         return sb.ToString();
     }
@@ -138,6 +170,8 @@ internal sealed record Report
         md.AppendLine("Each row runs in a fresh process. Peak RSS is that process's `VmHWM` at the end of the row: the .NET runtime and libtorch "
             + "are included (see *baseline* below), as the reference's `ru_maxrss` includes about 300 MiB of Python and torch. "
             + "A figure is the median of the timed iterations, after the warm-up ones.").AppendLine();
+
+        if (LiveReference is not null) AppendLive(md);
 
         var train = Rows.Where(r => r.Kind == "train").ToList();
         if (train.Count > 0)
@@ -181,6 +215,33 @@ internal sealed record Report
             md.AppendLine();
         }
         return md.ToString();
+    }
+
+    private void AppendLive(StringBuilder md)
+    {
+        md.AppendLine("## Against PyTorch on this machine, in this run").AppendLine();
+        md.AppendLine($"PyTorch 2.6 measured by {LiveReference}, right before or after each Ddpm row (the order alternates). "
+            + "Same model, batch, threads, warm-up and iteration counts. Speed × > 1 and memory × < 1 favour Ddpm. "
+            + "Complete sampling runs compare with PyTorch's per-step time × the number of steps, so their memory is not compared.").AppendLine();
+        md.AppendLine("| row | Ddpm | PyTorch here | speed × | Ddpm peak RSS MiB | PyTorch MiB | memory × | PyTorch ran |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var c in Rows.Where(c => c.Live is not null || c.LiveError is not null))
+        {
+            if (c.Result is not { } r) continue;
+            if (c.Live is not { } live)
+            {
+                md.AppendLine($"| `{c.Row}` | | failed: {c.LiveError?.Replace("|", "\\|", StringComparison.Ordinal)} | | | | | |");
+                continue;
+            }
+            var train = c.Kind == "train";
+            var ours = train ? $"{F(r.ImagesPerSecond, 2)} img/s" : $"{F(r.MedianSeconds, 3)} s";
+            var theirs = train ? $"{F(live.ImagesPerSecond, 2)} img/s" : $"{F(live.Seconds, 3)} s" + (live.Derived is null ? "" : " (derived)");
+            var speed = c.LiveSpeedRatio is { } x ? $"**{F(x, 2)}**" : "–";
+            var mem = c.LiveMemoryRatio is { } m ? F(m, 2) : "–";
+            var theirMem = double.IsFinite(live.PeakRssMiB) ? F(live.PeakRssMiB, 0) : "–";
+            md.AppendLine($"| `{c.Row}` | {ours} | {theirs} | {speed} | {F(r.PeakRssMiB, 0)} | {theirMem} | {mem} | {(live.RanFirst ? "first" : "second")} |");
+        }
+        md.AppendLine();
     }
 
     private void AppendGrowth(StringBuilder md)
