@@ -109,8 +109,7 @@ public sealed class Trainer : IDisposable
         var lr = training.LearningRateAt(Step);
         using (var scope = NewDisposeScope())
         {
-            optimizer.zero_grad();
-            computeModel?.zero_grad();
+            ReleaseGradients();
             if (computeModel is not null) CopyMasterToCompute();
             for (var micro = 0; micro < training.GradientAccumulation; micro++)
             {
@@ -129,8 +128,11 @@ public sealed class Trainer : IDisposable
             if (computeModel is not null) CopyComputeGradientsToMaster();
             foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
             gradNorm = nn.utils.clip_grad_norm_(parameters, training.GradientClip);
-            optimizer.step();
+            InPlaceAdam.Step(optimizer);
             ema.Update();
+            // Gradients are released, not zeroed, as PyTorch's zero_grad(set_to_none=True): they do not occupy memory
+            // during the next forward pass, when the activations peak.
+            ReleaseGradients();
         }
         Step++;
         var images = training.BatchSize * training.GradientAccumulation;
@@ -159,7 +161,14 @@ public sealed class Trainer : IDisposable
         {
             using var grad = compute.grad;
             master.grad = grad?.to(ScalarType.Float32);
+            compute.grad = null;
         }
+    }
+
+    private void ReleaseGradients()
+    {
+        foreach (var p in parameters) p.grad = null;
+        foreach (var (compute, _) in computePairs) compute.grad = null;
     }
 
     /// <summary>Writes every file of a checkpoint (weights, EMA, optimizer, state, config) into <paramref name="directory"/>.</summary>

@@ -99,6 +99,19 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Gradients_are_released_after_each_step_as_with_set_to_none()
+    {
+        using var trainer = new Trainer(TinyRuns.Config(), TinyRuns.Data());
+        var m = trainer.TrainStep();
+        Assert.True(m.GradientNorm > 0);
+        Assert.All(trainer.Model.parameters(), p =>
+        {
+            using var g = p.grad;
+            Assert.Null(g);
+        });
+    }
+
+    [Fact]
     public void Data_that_does_not_fit_the_model_is_refused()
     {
         var e = Assert.Throws<ArgumentException>(() => new Trainer(TinyRuns.Config() with { Model = TinyRuns.Model with { ImageSize = 16 } }, TinyRuns.Data()));
