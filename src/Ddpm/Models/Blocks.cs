@@ -69,8 +69,11 @@ public sealed class ResnetBlock : nn.Module<Tensor, Tensor, Tensor>
         h = Eager.Then(h, a => F.silu(a));
         if (training && dropoutRate > 0)
         {
-            using var mask = dropoutStream.KeepMask(h.shape, dropoutRate, h.dtype);
-            h = Eager.Then(h, a => a.mul(mask));
+            // Multiplying by a boolean mask makes autograd keep one byte per element for the backward pass, not four
+            // (or two in bf16); the inverted-dropout scale follows in place.
+            using var keep = dropoutStream.KeepBits(h.shape, dropoutRate);
+            h = Eager.Then(h, a => a.mul(keep));
+            h.mul_(1.0 / (1.0 - dropoutRate));
         }
         h = Eager.Then(h, conv2.call);
         if (nin_shortcut is null) return h.add_(x).MoveToOuterDisposeScope();

@@ -39,22 +39,27 @@ public sealed class DropoutStream
     /// </summary>
     public Tensor KeepMask(long[] shape, double rate, ScalarType dtype = ScalarType.Float32)
     {
-        if (!(rate >= 0 && rate < 1)) throw new ArgumentOutOfRangeException(nameof(rate), rate, "The dropout rate must lie in [0, 1).");
-        var count = shape.Aggregate(1L, (a, b) => a * b);
-        // Element i is dropped when the high 32 bits of its draw fall below rate·2³²; the rate is exact to 2⁻³².
-        var threshold = (ulong)Math.Round(rate * 4294967296.0);
-        var scale = (float)(1.0 / (1.0 - rate));
-        var start = Position;
-        Position += count;
-        if (dtype == ScalarType.Float32) return Fill(shape, count, start, threshold, scale, ScalarType.Float32);
-        if (dtype == ScalarType.BFloat16) return Fill(shape, count, start, threshold, scale, ScalarType.BFloat16);
-        using var mask = Fill(shape, count, start, threshold, scale, ScalarType.Float32);
-        return mask.to(dtype);
+        using var keep = KeepBits(shape, rate);
+        return keep.to(dtype).mul_(1.0 / (1.0 - rate));
     }
 
-    private unsafe Tensor Fill(long[] shape, long count, long start, ulong threshold, float scale, ScalarType dtype)
+    /// <summary>
+    /// The same draws as <see cref="KeepMask"/> as a boolean mask, true where an element is kept: one byte per element,
+    /// which is what autograd saves for the backward pass of <c>x * mask</c> (as PyTorch's dropout saves its mask).
+    /// </summary>
+    public Tensor KeepBits(long[] shape, double rate)
     {
-        var mask = empty(shape, dtype);
+        if (!(rate >= 0 && rate < 1)) throw new ArgumentOutOfRangeException(nameof(rate), rate, "The dropout rate must lie in [0, 1).");
+        var count = shape.Aggregate(1L, (a, b) => a * b);
+        var threshold = (ulong)Math.Round(rate * 4294967296.0);
+        var start = Position;
+        Position += count;
+        return Fill(shape, count, start, threshold);
+    }
+
+    private unsafe Tensor Fill(long[] shape, long count, long start, ulong threshold)
+    {
+        var mask = empty(shape, ScalarType.Bool);
         if (count == 0) return mask;
         var bytes = mask.bytes;
         fixed (byte* p = &MemoryMarshal.GetReference(bytes))
@@ -62,23 +67,12 @@ public sealed class DropoutStream
             var address = (nint)p;
             var chunks = (count + ChunkElements - 1) / ChunkElements;
             var k = key;
-            // The scale in bfloat16, rounded to nearest even as a cast from float32 rounds it.
-            var bits = BitConverter.SingleToUInt32Bits(scale);
-            var keepBf16 = (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
             Parallel.For(0, chunks, chunk =>
             {
                 var from = chunk * ChunkElements;
                 var to = Math.Min(count, from + ChunkElements);
-                if (dtype == ScalarType.Float32)
-                {
-                    var out32 = (float*)address;
-                    for (var i = from; i < to; i++) out32[i] = Draw(k, start + i) >= threshold ? scale : 0f;
-                }
-                else
-                {
-                    var out16 = (ushort*)address;
-                    for (var i = from; i < to; i++) out16[i] = Draw(k, start + i) >= threshold ? keepBf16 : (ushort)0;
-                }
+                var out8 = (byte*)address;
+                for (var i = from; i < to; i++) out8[i] = Draw(k, start + i) >= threshold ? (byte)1 : (byte)0;
             });
         }
         return mask;

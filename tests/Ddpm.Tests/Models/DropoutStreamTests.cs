@@ -88,6 +88,39 @@ public sealed class DropoutStreamTests
         Assert.Equal(before, net.Dropout.Position);
     }
 
+    [Fact]
+    public void A_resnet_block_drops_exactly_the_streams_mask_forward_and_backward()
+    {
+        // The block multiplies by the boolean KeepBits mask and scales in place; spelled out here with the float KeepMask
+        // of a stream at the same position, in float64, its output and input gradient must be the same.
+        using var block = new ResnetBlock(4, 4, 6, dropoutRate: 0.5, groups: 2, new Generator(3), new DropoutStream(8));
+        RandomiseWeights(block);
+        block.to(ScalarType.Float64);
+        block.train();
+        var m = block.named_modules().ToDictionary(n => n.name, n => n.module);
+        using var g = new Generator(4);
+        using var x = randn([2, 4, 5, 5], dtype: ScalarType.Float64, generator: g).requires_grad_();
+        using var temb = randn([2, 6], dtype: ScalarType.Float64, generator: g);
+        using var y = block.call(x, temb);
+        using var gy = randn(y.shape, dtype: ScalarType.Float64, generator: g);
+        var gx = autograd.grad([y], [x], [gy])[0];
+
+        using var xe = x.detach().requires_grad_();
+        using var mask = new DropoutStream(8).KeepMask([2, 4, 5, 5], 0.5, ScalarType.Float64);
+        var conv1 = (nn.Module<Tensor, Tensor>)m["conv1"];
+        var norm1 = (nn.Module<Tensor, Tensor>)m["norm1"];
+        var norm2 = (nn.Module<Tensor, Tensor>)m["norm2"];
+        var conv2 = (nn.Module<Tensor, Tensor>)m["conv2"];
+        var proj = (nn.Module<Tensor, Tensor>)m["temb_proj"];
+        var h = conv1.call(nn.functional.silu(norm1.call(xe))) + proj.call(nn.functional.silu(temb)).view(2, 4, 1, 1);
+        h = conv2.call(nn.functional.silu(norm2.call(h)) * mask) + xe;
+        var gxe = autograd.grad([h], [xe], [gy])[0];
+        Assert.True(y.allclose(h, rtol: 1e-12, atol: 1e-12));
+        Assert.True(gx.allclose(gxe, rtol: 1e-12, atol: 1e-12));
+        using var zeros = mask.eq(0);
+        Assert.True(zeros.any().item<bool>() && !zeros.all().item<bool>());
+    }
+
     internal static void RandomiseWeights(nn.Module net, ulong seed = 11)
     {
         // The zero-initialised output layers would otherwise make every output (and most gradients) zero.
