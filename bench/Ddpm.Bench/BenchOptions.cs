@@ -21,7 +21,7 @@ internal sealed record BenchOptions
           --runs N           timed complete sampling runs (default 1 for DDPM-1000, 3 for DDIM-50)
           --threads N        torch intra-op threads (default: one per core, as CpuRuntime.Configure)
           --without LIST     turn CPU tunings off to measure what they buy: allocator, denormals, nnpack,
-                             mkl-avx512, constants
+                             mkl-avx512, constants, collect
                              (comma-separated; the report records it)
           --out PATH         report path without extension; writes PATH.md and PATH.json
                              (default bench/results/latest, or bench/results/growth for --growth alone)
@@ -29,6 +29,8 @@ internal sealed record BenchOptions
           --pytorch-root DIR also measure PyTorch 2.6 on this machine, next to each row: DIR is a root file system
                              with python3-torch (bench/reference/setup-pytorch.sh builds one); needs root (chroot)
           --pytorch-env LIST comma-separated NAME=VALUE pairs for the PyTorch runs
+          --pytorch-tuned    with --pytorch-root: also measure PyTorch with Ddpm's allocator settings, given as
+                             glibc's MALLOC_* variables (the strictest comparison on this machine)
                              (default OPENBLAS_CORETYPE=SkylakeX, as the reference)
           --list             list the rows and exit
           --row NAME         internal: run one row in this process and print its JSON on stdout
@@ -46,6 +48,9 @@ internal sealed record BenchOptions
     public string? Reference { get; init; }
     public string? PyTorchRoot { get; init; }
     public IReadOnlyList<string> PyTorchEnvironment { get; init; } = ["OPENBLAS_CORETYPE=SkylakeX"];
+
+    /// <summary>Whether PyTorch is also measured with Ddpm's allocator settings (<c>--pytorch-tuned</c>).</summary>
+    public bool PyTorchTuned { get; init; }
     public bool List { get; init; }
     public bool Help { get; init; }
     public string? Row { get; init; }
@@ -81,6 +86,7 @@ internal sealed record BenchOptions
                 "--reference" => o with { Reference = Value() },
                 "--pytorch-root" => o with { PyTorchRoot = Value() },
                 "--pytorch-env" => o with { PyTorchEnvironment = ParseEnvironment(Value()) },
+                "--pytorch-tuned" => o with { PyTorchTuned = true },
                 "--list" => o with { List = true },
                 "--row" => o with { Row = Value() },
                 "-h" or "--help" => o with { Help = true },
@@ -101,7 +107,7 @@ internal sealed record BenchOptions
     }
 
     /// <summary>The tunings that can be turned off with --without.</summary>
-    public static IReadOnlyList<string> Tunings { get; } = ["allocator", "denormals", "nnpack", "mkl-avx512", "constants"];
+    public static IReadOnlyList<string> Tunings { get; } = ["allocator", "denormals", "nnpack", "mkl-avx512", "constants", "collect"];
 
     private static string[] ParseWithout(string value)
     {
@@ -122,6 +128,7 @@ internal sealed record BenchOptions
         DisableNnpack = !Without.Contains("nnpack"),
         MklAvx512 = !Without.Contains("mkl-avx512"),
         KeepConstantsAccessed = !Without.Contains("constants"),
+        CollectAfterEachStep = !Without.Contains("collect"),
     };
 
     /// <summary>The options a child process needs to rebuild the same row.</summary>

@@ -37,8 +37,9 @@ internal sealed class LivePyTorch
     private readonly int threads;
     private readonly Dictionary<string, LiveFigure> cache = [];
 
-    public LivePyTorch(string root, string repositoryRoot, IReadOnlyList<string> environment, int threads)
+    public LivePyTorch(string root, string repositoryRoot, IReadOnlyList<string> environment, int threads, string label = "PyTorch")
     {
+        Label = label;
         this.root = Path.GetFullPath(root);
         if (!File.Exists(Path.Combine(this.root, "usr", "bin", "python3")))
             throw new ArgumentException($"--pytorch-root {root}: no usr/bin/python3 there; build it with bench/reference/setup-pytorch.sh.");
@@ -52,6 +53,20 @@ internal sealed class LivePyTorch
         this.environment = environment;
         this.threads = threads;
     }
+
+    /// <summary>The variant's name in reports ("PyTorch", "PyTorch tuned").</summary>
+    public string Label { get; }
+
+    /// <summary>
+    /// The environment that gives PyTorch the allocator settings Ddpm applies in-process with <c>mallopt</c>
+    /// (<see cref="CpuRuntime"/>): glibc reads the same parameters from these variables at start-up.
+    /// </summary>
+    public static IReadOnlyList<string> TunedAllocatorEnvironment { get; } =
+    [
+        $"MALLOC_MMAP_THRESHOLD_={CpuRuntime.MmapThresholdBytes}",
+        $"MALLOC_TRIM_THRESHOLD_={CpuRuntime.TrimThresholdBytes}",
+        $"MALLOC_TOP_PAD_={CpuRuntime.TopPadBytes}",
+    ];
 
     /// <summary>A short description for the report.</summary>
     public string Describe() =>
@@ -121,7 +136,7 @@ internal sealed class LivePyTorch
         start.ArgumentList.Add("python3");
         start.ArgumentList.Add(script);
         foreach (var a in args) start.ArgumentList.Add(a);
-        Console.Error.WriteLine($"  PyTorch: {string.Join(' ', args)}");
+        Console.Error.WriteLine($"  {Label}: {string.Join(' ', args)}");
         using var process = Process.Start(start) ?? throw new InvalidOperationException("chroot did not start.");
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEnd();

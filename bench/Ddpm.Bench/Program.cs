@@ -88,8 +88,12 @@ internal static class Program
             ? StripExtension(o)
             : Path.Combine(root, "bench", "results", onlyGrowth ? "growth" : "latest");
 
+        var threads = options.Threads ?? Environment.ProcessorCount;
         var live = options.PyTorchRoot is { } pyRoot
-            ? new LivePyTorch(pyRoot, root, options.PyTorchEnvironment, options.Threads ?? Environment.ProcessorCount)
+            ? new LivePyTorch(pyRoot, root, options.PyTorchEnvironment, threads)
+            : null;
+        var tuned = options.PyTorchRoot is { } tunedRoot && options.PyTorchTuned
+            ? new LivePyTorch(tunedRoot, root, [.. options.PyTorchEnvironment, .. LivePyTorch.TunedAllocatorEnvironment], threads, "PyTorch tuned")
             : null;
 
         var machine = MachineInfo.Read();
@@ -106,6 +110,7 @@ internal static class Program
             ReferenceSoftware = reference?.Software,
             ReferenceMachine = reference?.Machine,
             LiveReference = live?.Describe(),
+            TunedReference = tuned?.Describe(),
         };
         Console.WriteLine($"{rows.Count} row(s), each in its own process; report: {output}.md / .json");
         if (load.Length > 0 && load[0] > 0.25 * machine.LogicalCores)
@@ -117,15 +122,23 @@ internal static class Program
         {
             Console.Error.WriteLine($"[{spec.Name}]");
             var row = spec.WithOptions(options);
-            LiveFigure? figure = null;
-            string? liveError = null;
+            LiveFigure? figure = null, tunedFigure = null;
+            string? liveError = null, tunedError = null;
             var measureLive = live is not null && !options.Quick && LivePyTorch.Covers(row);
-            // PyTorch goes first on every other row, so that neither side always gets the machine as the other left it.
+            // PyTorch goes first on every other row, so that neither side always gets the machine as the other left it;
+            // the tuned variant runs on the other side of the Ddpm row.
             if (measureLive) liveFirst = !liveFirst;
             if (measureLive && liveFirst) (figure, liveError) = MeasureLive(live!, row, ranFirst: true);
+            if (measureLive && !liveFirst && tuned is not null) (tunedFigure, tunedError) = MeasureLive(tuned, row, ranFirst: true);
             var outcome = ChildProcess.Run(row, options);
             if (measureLive && !liveFirst) (figure, liveError) = MeasureLive(live!, row, ranFirst: false);
-            var compared = ComparedRow.From(outcome, reference, figure, liveError);
+            if (measureLive && liveFirst && tuned is not null) (tunedFigure, tunedError) = MeasureLive(tuned, row, ranFirst: false);
+            var compared = ComparedRow.From(outcome, reference, figure, liveError) with
+            {
+                Tuned = tunedFigure,
+                TunedError = tunedError,
+            };
+            compared = compared.WithTunedRatios();
             if (compared.Result is null) failures++;
             (spec.Tags.Contains("growth") ? report.Growth : report.Rows).Add(compared);
             Console.WriteLine(Report.ConsoleLine(compared));

@@ -31,6 +31,33 @@ internal sealed record ComparedRow
     /// <summary>Why PyTorch could not be measured for this row, if it could not.</summary>
     public string? LiveError { get; init; }
 
+    /// <summary>PyTorch measured with Ddpm's allocator settings (<c>--pytorch-tuned</c>), if it was.</summary>
+    public LiveFigure? Tuned { get; init; }
+
+    /// <summary>As <see cref="SpeedRatio"/>, against <see cref="Tuned"/>.</summary>
+    public double? TunedSpeedRatio { get; init; }
+
+    /// <summary>As <see cref="MemoryRatio"/>, against <see cref="Tuned"/>.</summary>
+    public double? TunedMemoryRatio { get; init; }
+
+    /// <summary>Why tuned PyTorch could not be measured for this row, if it could not.</summary>
+    public string? TunedError { get; init; }
+
+    /// <summary>This row with <see cref="TunedSpeedRatio"/> and <see cref="TunedMemoryRatio"/> computed from <see cref="Tuned"/>.</summary>
+    public ComparedRow WithTunedRatios()
+    {
+        var (speed, memory) = LiveRatios(Kind, Result, Tuned);
+        return this with { TunedSpeedRatio = speed, TunedMemoryRatio = memory };
+    }
+
+    private static (double? Speed, double? Memory) LiveRatios(string kind, RowResult? r, LiveFigure? live)
+    {
+        if (r is null || live is null) return (null, null);
+        var speed = kind == "train" ? r.ImagesPerSecond / live.ImagesPerSecond : live.Seconds / r.MedianSeconds;
+        double? memory = double.IsFinite(live.PeakRssMiB) && double.IsFinite(r.PeakRssMiB) ? r.PeakRssMiB / live.PeakRssMiB : null;
+        return (Math.Round(speed, 3), memory is { } m ? Math.Round(m, 3) : null);
+    }
+
     /// <summary>Wall time of the whole child process, start-up and model construction included.</summary>
     public double ProcessSeconds { get; init; }
 
@@ -47,21 +74,16 @@ internal sealed record ComparedRow
                 : refRow.Seconds is { } s ? s / r.MedianSeconds : null;
             memory = refRow.PeakRssMiB is { } mib && double.IsFinite(r.PeakRssMiB) ? r.PeakRssMiB / mib : null;
         }
-        double? liveSpeed = null;
-        double? liveMemory = null;
-        if (r is not null && live is not null)
-        {
-            liveSpeed = outcome.Spec.Kind == RowKind.Train ? r.ImagesPerSecond / live.ImagesPerSecond : live.Seconds / r.MedianSeconds;
-            liveMemory = double.IsFinite(live.PeakRssMiB) && double.IsFinite(r.PeakRssMiB) ? r.PeakRssMiB / live.PeakRssMiB : null;
-        }
+        var kind = outcome.Spec.Kind.ToString().ToLowerInvariant();
+        var (liveSpeed, liveMemory) = LiveRatios(kind, r, live);
         return new ComparedRow
         {
             Row = outcome.Spec.Name,
             Live = live,
-            LiveSpeedRatio = liveSpeed is { } ls ? Math.Round(ls, 3) : null,
-            LiveMemoryRatio = liveMemory is { } lm ? Math.Round(lm, 3) : null,
+            LiveSpeedRatio = liveSpeed,
+            LiveMemoryRatio = liveMemory,
             LiveError = liveError,
-            Kind = outcome.Spec.Kind.ToString().ToLowerInvariant(),
+            Kind = kind,
             Result = r,
             Error = outcome.Error,
             Reference = r is not null && !r.Quick ? refRow : null,
@@ -87,6 +109,8 @@ internal sealed record Report
     public string? ReferenceMachine { get; init; }
     /// <summary>How PyTorch was run on this machine in the same run, if it was.</summary>
     public string? LiveReference { get; init; }
+    /// <summary>How PyTorch with Ddpm's allocator settings was run, if it was.</summary>
+    public string? TunedReference { get; init; }
     public List<ComparedRow> Rows { get; } = [];
     public List<ComparedRow> Growth { get; } = [];
 
@@ -133,6 +157,13 @@ internal sealed record Report
             if (c.LiveMemoryRatio is { } lm) sb.Append(", memory ×").Append(F(lm, 2));
         }
         if (c.LiveError is { } le) sb.Append("; PyTorch here failed: ").Append(le);
+        if (c.Tuned is { } tunedFigure)
+        {
+            sb.Append("; PyTorch tuned ").Append(c.Kind == "train" ? F(tunedFigure.ImagesPerSecond, 2) + " img/s" : F(tunedFigure.Seconds, 3) + " s");
+            if (c.TunedSpeedRatio is { } tx) sb.Append(" → speed ×").Append(F(tx, 2));
+            if (c.TunedMemoryRatio is { } tm) sb.Append(", memory ×").Append(F(tm, 2));
+        }
+        if (c.TunedError is { } te) sb.Append("; PyTorch tuned failed: ").Append(te);
         if (r.PrecisionHonoured == false) sb.Append(" [WARNING: Trainer ignored Precision.Bf16; fp32 was measured]");
         return sb.ToString();
     }
@@ -219,29 +250,51 @@ internal sealed record Report
 
     private void AppendLive(StringBuilder md)
     {
+        var withTuned = TunedReference is not null;
         md.AppendLine("## Against PyTorch on this machine, in this run").AppendLine();
         md.AppendLine($"PyTorch 2.6 measured by {LiveReference}, right before or after each Ddpm row (the order alternates). "
             + "Same model, batch, threads, warm-up and iteration counts. Speed × > 1 and memory × < 1 favour Ddpm. "
             + "Complete sampling runs compare with PyTorch's per-step time × the number of steps, so their memory is not compared.").AppendLine();
-        md.AppendLine("| row | Ddpm | PyTorch here | speed × | Ddpm peak RSS MiB | PyTorch MiB | memory × | PyTorch ran |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|");
+        if (withTuned)
+        {
+            md.AppendLine($"*PyTorch tuned* is PyTorch with the allocator settings Ddpm applies in-process, given as glibc's environment "
+                + $"variables: {TunedReference}. It runs on the other side of the Ddpm row. This is the strictest comparison: on this "
+                + "machine glibc's default of returning freed memory to the system makes PyTorch page-fault its activations back "
+                + "at every step, which a PyTorch user avoids only by setting these variables.").AppendLine();
+        }
+        md.AppendLine(withTuned
+            ? "| row | Ddpm | PyTorch here | speed × | PyTorch tuned | speed × | Ddpm peak RSS MiB | PyTorch MiB | memory × | tuned MiB | memory × | PyTorch ran |"
+            : "| row | Ddpm | PyTorch here | speed × | Ddpm peak RSS MiB | PyTorch MiB | memory × | PyTorch ran |");
+        md.AppendLine(withTuned ? "|---|---|---|---|---|---|---|---|---|---|---|---|" : "|---|---|---|---|---|---|---|---|");
         foreach (var c in Rows.Where(c => c.Live is not null || c.LiveError is not null))
         {
             if (c.Result is not { } r) continue;
-            if (c.Live is not { } live)
-            {
-                md.AppendLine($"| `{c.Row}` | | failed: {c.LiveError?.Replace("|", "\\|", StringComparison.Ordinal)} | | | | | |");
-                continue;
-            }
             var train = c.Kind == "train";
             var ours = train ? $"{F(r.ImagesPerSecond, 2)} img/s" : $"{F(r.MedianSeconds, 3)} s";
-            var theirs = train ? $"{F(live.ImagesPerSecond, 2)} img/s" : $"{F(live.Seconds, 3)} s" + (live.Derived is null ? "" : " (derived)");
-            var speed = c.LiveSpeedRatio is { } x ? $"**{F(x, 2)}**" : "–";
-            var mem = c.LiveMemoryRatio is { } m ? F(m, 2) : "–";
-            var theirMem = double.IsFinite(live.PeakRssMiB) ? F(live.PeakRssMiB, 0) : "–";
-            md.AppendLine($"| `{c.Row}` | {ours} | {theirs} | {speed} | {F(r.PeakRssMiB, 0)} | {theirMem} | {mem} | {(live.RanFirst ? "first" : "second")} |");
+            var (theirs, speed, theirMem, mem) = LiveCells(c.Live, c.LiveError, train, c.LiveSpeedRatio, c.LiveMemoryRatio);
+            var ran = c.Live is { } live ? (live.RanFirst ? "first" : "second") : "";
+            if (withTuned)
+            {
+                var (tunedTheirs, tunedSpeed, tunedMem, tunedMemRatio) = LiveCells(c.Tuned, c.TunedError, train, c.TunedSpeedRatio, c.TunedMemoryRatio);
+                md.AppendLine($"| `{c.Row}` | {ours} | {theirs} | {speed} | {tunedTheirs} | {tunedSpeed} | {F(r.PeakRssMiB, 0)} | {theirMem} | {mem} | {tunedMem} | {tunedMemRatio} | {ran} |");
+            }
+            else
+            {
+                md.AppendLine($"| `{c.Row}` | {ours} | {theirs} | {speed} | {F(r.PeakRssMiB, 0)} | {theirMem} | {mem} | {ran} |");
+            }
         }
         md.AppendLine();
+    }
+
+    /// <summary>The figure, speed ratio, peak memory and memory ratio cells of one PyTorch variant.</summary>
+    private static (string Figure, string Speed, string PeakMiB, string Memory) LiveCells(LiveFigure? live, string? error, bool train, double? speed, double? memory)
+    {
+        if (live is null) return (error is null ? "–" : "failed: " + error.Replace("|", "\\|", StringComparison.Ordinal), "–", "–", "–");
+        var figure = train ? $"{F(live.ImagesPerSecond, 2)} img/s" : $"{F(live.Seconds, 3)} s" + (live.Derived is null ? "" : " (derived)");
+        return (figure,
+            speed is { } x ? $"**{F(x, 2)}**" : "–",
+            double.IsFinite(live.PeakRssMiB) ? F(live.PeakRssMiB, 0) : "–",
+            memory is { } m ? F(m, 2) : "–");
     }
 
     private void AppendGrowth(StringBuilder md)

@@ -66,6 +66,7 @@ internal static class RowRunner
         if (CpuRuntime.Settings.DisableNnpack) applied.Add("nnpack");
         if (CpuRuntime.MklAvx512) applied.Add("mkl-avx512");
         if (CpuRuntime.ConstantsKeptAccessed) applied.Add("constants");
+        if (CpuRuntime.Settings.CollectAfterEachStep) applied.Add("collect");
         return applied;
     }
 
@@ -128,11 +129,17 @@ internal static class RowRunner
         using var x = randn([row.Batch, model.InChannels, model.ImageSize, model.ImageSize], generator: generator);
         using var t = GaussianDiffusion.TimestepTensor(RowCatalog.ForwardTimestep, row.Batch);
         var predict = Predictor(network, row.Precision);
+        // One step of the sampling pipeline: its tensors are freed and its end-of-step collection runs inside the
+        // timed region, as PyTorch frees each tensor inside its step.
         void Step()
         {
-            using var inference = inference_mode();
-            var output = predict(x, t);
-            _ = sampler.Step(output, RowCatalog.ForwardTimestep, x, generator: generator);
+            using (var scope = NewDisposeScope())
+            using (var inference = inference_mode())
+            {
+                var output = predict(x, t);
+                _ = sampler.Step(output, RowCatalog.ForwardTimestep, x, generator: generator);
+            }
+            CpuRuntime.EndStep();
         }
         var seconds = Timing.Measure(row.Name, Step, row.Warmup, row.Iterations);
         return (seconds, network.ParameterCount, new Extra());

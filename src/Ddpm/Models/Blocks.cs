@@ -64,7 +64,7 @@ public sealed class ResnetBlock : nn.Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var h = Eager.Then(norm1.call(x), a => F.silu(a));
         h = Eager.Then(h, conv1.call);
-        using (var proj = Eager.Then(F.silu(temb), temb_proj.call)) h.add_(proj.view(proj.shape[0], proj.shape[1], 1, 1));
+        using (var proj = Eager.Then(F.silu(temb), temb_proj.call)) h.AddInPlace(proj.view(proj.shape[0], proj.shape[1], 1, 1));
         h = Eager.Then(h, norm2.call);
         h = Eager.Then(h, a => F.silu(a));
         if (training && dropoutRate > 0)
@@ -73,12 +73,12 @@ public sealed class ResnetBlock : nn.Module<Tensor, Tensor, Tensor>
             // (or two in bf16); the inverted-dropout scale follows in place.
             using var keep = dropoutStream.KeepBits(h.shape, dropoutRate);
             h = Eager.Then(h, a => a.mul(keep));
-            h.mul_(1.0 / (1.0 - dropoutRate));
+            h.TimesInPlace(1.0 / (1.0 - dropoutRate));
         }
         h = Eager.Then(h, conv2.call);
-        if (nin_shortcut is null) return h.add_(x).MoveToOuterDisposeScope();
+        if (nin_shortcut is null) return h.AddInPlace(x).MoveToOuterDisposeScope();
         using var skip = nin_shortcut.call(x);
-        return h.add_(skip).MoveToOuterDisposeScope();
+        return h.AddInPlace(skip).MoveToOuterDisposeScope();
     }
 }
 
@@ -164,7 +164,7 @@ public sealed class AttnBlock : nn.Module<Tensor, Tensor>
             // w = softmax(qᵀk/√C) over the HW key positions, out = v wᵀ, as the official code. Explicit batched
             // matmuls measured faster than libtorch's fused CPU attention for these sizes (forward and backward).
             // The softmax of half-precision scores is taken in float32, as autocast does.
-            using var scores = bmm(qf.transpose(1, 2), kf).mul_(1.0 / Math.Sqrt(c));
+            using var scores = bmm(qf.transpose(1, 2), kf).TimesInPlace(1.0 / Math.Sqrt(c));
             using var weights = scores.dtype is ScalarType.BFloat16 or ScalarType.Float16
                 ? Eager.Then(F.softmax(scores, 2, ScalarType.Float32), w => w.to(scores.dtype))
                 : F.softmax(scores, 2);
@@ -181,7 +181,7 @@ public sealed class AttnBlock : nn.Module<Tensor, Tensor>
                 merged = bmm(vf, weights.transpose(1, 2)).view(b, c, hh, ww);
             }
         }
-        using (merged) return proj_out.call(merged).add_(x).MoveToOuterDisposeScope();
+        using (merged) return proj_out.call(merged).AddInPlace(x).MoveToOuterDisposeScope();
     }
 }
 

@@ -40,7 +40,7 @@ public sealed class DropoutStream
     public Tensor KeepMask(long[] shape, double rate, ScalarType dtype = ScalarType.Float32)
     {
         using var keep = KeepBits(shape, rate);
-        return keep.to(dtype).mul_(1.0 / (1.0 - rate));
+        return keep.to(dtype).TimesInPlace(1.0 / (1.0 - rate));
     }
 
     /// <summary>

@@ -90,14 +90,17 @@ public sealed class SamplingPipeline
             for (var s = 0; s < steps; s++)
             {
                 var timestep = sampler.Timesteps[s];
-                using var scope = NewDisposeScope();
-                var t = full([size], timestep, dtype: ScalarType.Int64);
-                var output = model(x, t);
-                var noise = sampler.AddsNoise(timestep) ? Noise() : null;
-                var result = sampler.Step(output, timestep, x, noise: noise);
-                onPredictedStart?.Invoke(new PredictedStartEvent(first, s, timestep, result.PredictedStart, result.Previous));
-                x.Dispose();
-                x = result.Previous.MoveToOuterDisposeScope();
+                using (var scope = NewDisposeScope())
+                {
+                    var t = full([size], timestep, dtype: ScalarType.Int64);
+                    var output = model(x, t);
+                    var noise = sampler.AddsNoise(timestep) ? Noise() : null;
+                    var result = sampler.Step(output, timestep, x, noise: noise);
+                    onPredictedStart?.Invoke(new PredictedStartEvent(first, s, timestep, result.PredictedStart, result.Previous));
+                    x.Dispose();
+                    x = result.Previous.MoveToOuterDisposeScope();
+                }
+                CpuRuntime.EndStep();
                 progress?.Report(new SamplingProgress(batch, batches, s + 1, steps, first + (s + 1 == steps ? size : 0), request.Count));
             }
             return x;

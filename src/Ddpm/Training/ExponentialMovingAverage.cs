@@ -40,7 +40,8 @@ public sealed class ExponentialMovingAverage
     public void Update()
     {
         using var noGrad = no_grad();
-        var weight = 1.0 - Decay;
+        // One 0-d weight tensor for all parameters (lerp_ takes its weight as a tensor), made once per update.
+        using Tensor weight = 1.0 - Decay;
         foreach (var (ema, live) in pairs) ema.lerp_(live, weight);
     }
 }

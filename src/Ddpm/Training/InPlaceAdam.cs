@@ -37,6 +37,8 @@ public static class InPlaceAdam
             var options = (Adam.Options)group.Options;
             double beta1 = options.beta1!.Value, beta2 = options.beta2!.Value, eps = options.eps!.Value;
             var lr = options.LearningRate!.Value;
+            // The group's constants as native scalars made once per step, not once per parameter and operand.
+            using Scalar beta1Scalar = beta1, oneMinusBeta1 = 1 - beta1, beta2Scalar = beta2, oneMinusBeta2 = 1 - beta2, epsScalar = eps;
             foreach (var parameter in group.Parameters)
             {
                 var state = (Adam.State)states[index++];
@@ -45,11 +47,13 @@ public static class InPlaceAdam
                 state.step += 1;
                 var biasCorrection1 = 1 - Math.Pow(beta1, state.step);
                 var biasCorrection2 = 1 - Math.Pow(beta2, state.step);
-                state.exp_avg.mul_(beta1).add_(grad, alpha: 1 - beta1);
-                state.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value: 1 - beta2);
+                using Scalar correction2 = Math.Sqrt(biasCorrection2), stepSize = -(lr / biasCorrection1);
+                // TorchSharp's in-place operations return the tensor they were called on.
+                state.exp_avg.mul_(beta1Scalar).add_(grad, oneMinusBeta1);
+                state.exp_avg_sq.mul_(beta2Scalar).addcmul_(grad, grad, oneMinusBeta2);
                 using var denominator = state.exp_avg_sq.sqrt();
-                denominator.div_(Math.Sqrt(biasCorrection2)).add_(eps);
-                parameter.addcdiv_(state.exp_avg, denominator, value: -(lr / biasCorrection1));
+                denominator.div_(correction2).add_(epsScalar, NativeScalars.One);
+                parameter.addcdiv_(state.exp_avg, denominator, stepSize);
             }
         }
     }

@@ -134,6 +134,7 @@ public sealed class Trainer : IDisposable
             // during the next forward pass, when the activations peak.
             ReleaseGradients();
         }
+        CpuRuntime.EndStep();
         Step++;
         var images = training.BatchSize * training.GradientAccumulation;
         ImagesSeen += images;
