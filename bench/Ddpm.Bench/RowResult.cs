@@ -33,6 +33,14 @@ internal sealed record RowResult
     public int ModelCalls { get; init; } = 1;
     public double SecondsPerModelCall => MedianSeconds / ModelCalls;
 
+    /// <summary>Complete runs: the median, minimum and maximum time of one sampler step over all timed runs, seconds.</summary>
+    public double? StepMedianSeconds { get; init; }
+    public double? StepMinSeconds { get; init; }
+    public double? StepMaxSeconds { get; init; }
+
+    /// <summary>Complete runs: how many sampler steps were timed.</summary>
+    public int? StepsTimed { get; init; }
+
     /// <summary>Peak resident set (VmHWM) of the row's process at its end, MiB.</summary>
     public required double PeakRssMiB { get; init; }
 

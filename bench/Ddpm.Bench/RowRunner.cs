@@ -41,6 +41,10 @@ internal static class RowRunner
             MedianSeconds = Timing.Median(seconds),
             Seconds = seconds.Select(s => Math.Round(s, 4)).ToList(),
             ModelCalls = extra.ModelCalls,
+            StepMedianSeconds = extra.StepSeconds is { Count: > 0 } steps ? Math.Round(Timing.Median(steps), 4) : null,
+            StepMinSeconds = extra.StepSeconds is { Count: > 0 } min ? Math.Round(min.Min(), 4) : null,
+            StepMaxSeconds = extra.StepSeconds is { Count: > 0 } max ? Math.Round(max.Max(), 4) : null,
+            StepsTimed = extra.StepSeconds?.Count,
             PeakRssMiB = Math.Round(ProcessMemory.PeakRssMiB(), 1),
             BaselineRssMiB = Math.Round(baseline, 1),
             PrecisionHonoured = extra.PrecisionHonoured,
@@ -52,7 +56,7 @@ internal static class RowRunner
         };
     }
 
-    private sealed record Extra(int ModelCalls = 1, bool? PrecisionHonoured = null, double? LastLoss = null)
+    private sealed record Extra(int ModelCalls = 1, bool? PrecisionHonoured = null, double? LastLoss = null, IReadOnlyList<double>? StepSeconds = null)
     {
         public List<string> Notes { get; } = [];
     }
@@ -172,9 +176,14 @@ internal static class RowRunner
                 }, row.Warmup, 0);
             }
             var progress = new StderrProgress(row.Name);
-            var seconds = Timing.Measure(row.Name, () => pipeline.Generate(request, progress), 0, row.Iterations);
-            var extra = new Extra(ModelCalls: calls);
-            extra.Notes.Add($"{sampler.Timesteps.Count} sampler steps × {batches} batch(es) of ≤ {row.Batch}; warm-up = {row.Warmup} single model calls; untrained weights");
+            var seconds = Timing.Measure(row.Name, () =>
+            {
+                progress.StartRun();
+                pipeline.Generate(request, progress);
+            }, 0, row.Iterations);
+            var extra = new Extra(ModelCalls: calls, StepSeconds: progress.StepSeconds);
+            extra.Notes.Add($"{sampler.Timesteps.Count} sampler steps × {batches} batch(es) of ≤ {row.Batch}; warm-up = {row.Warmup} single model calls; untrained weights; "
+                + $"median step {Timing.Median(progress.StepSeconds):F4} s over {progress.StepSeconds.Count} timed steps");
             return (seconds, network.ParameterCount, extra);
         }
         finally
@@ -211,9 +220,21 @@ internal static class RowRunner
     private sealed class StderrProgress(string row) : IProgress<SamplingProgress>
     {
         private int lastTenth = -1;
+        private readonly System.Diagnostics.Stopwatch clock = new();
+
+        /// <summary>The time of every sampler step (model call and update) of the timed runs.</summary>
+        public List<double> StepSeconds { get; } = [];
+
+        public void StartRun()
+        {
+            lastTenth = -1;
+            clock.Restart();
+        }
 
         public void Report(SamplingProgress value)
         {
+            StepSeconds.Add(clock.Elapsed.TotalSeconds);
+            clock.Restart();
             var tenth = (int)(value.Fraction * 10);
             if (tenth == lastTenth) return;
             lastTenth = tenth;
