@@ -21,7 +21,7 @@ internal sealed record BenchOptions
           --runs N           timed complete sampling runs (default 1 for DDPM-1000, 3 for DDIM-50)
           --threads N        torch intra-op threads (default: one per core, as CpuRuntime.Configure)
           --without LIST     turn CPU tunings off to measure what they buy: allocator, denormals, nnpack,
-                             mkl-avx512, constants, collect
+                             mkl-avx512, constants, collect, large-blocks
                              (comma-separated; the report records it)
           --out PATH         report path without extension; writes PATH.md and PATH.json
                              (default bench/results/latest, or bench/results/growth for --growth alone)
@@ -107,7 +107,7 @@ internal sealed record BenchOptions
     }
 
     /// <summary>The tunings that can be turned off with --without.</summary>
-    public static IReadOnlyList<string> Tunings { get; } = ["allocator", "denormals", "nnpack", "mkl-avx512", "constants", "collect"];
+    public static IReadOnlyList<string> Tunings { get; } = ["allocator", "denormals", "nnpack", "mkl-avx512", "constants", "collect", "large-blocks"];
 
     private static string[] ParseWithout(string value)
     {
@@ -129,6 +129,7 @@ internal sealed record BenchOptions
         MklAvx512 = !Without.Contains("mkl-avx512"),
         KeepConstantsAccessed = !Without.Contains("constants"),
         CollectAfterEachStep = !Without.Contains("collect"),
+        KeepLargeBlocksInHeap = !Without.Contains("large-blocks"),
     };
 
     /// <summary>The options a child process needs to rebuild the same row.</summary>

@@ -59,13 +59,15 @@ internal sealed class LivePyTorch
 
     /// <summary>
     /// The environment that gives PyTorch the allocator settings Ddpm applies in-process with <c>mallopt</c>
-    /// (<see cref="CpuRuntime"/>): glibc reads the same parameters from these variables at start-up.
+    /// (<see cref="CpuRuntime"/>, with <see cref="CpuSettings.KeepLargeBlocksInHeap"/>): glibc reads the same
+    /// parameters from these variables at start-up.
     /// </summary>
     public static IReadOnlyList<string> TunedAllocatorEnvironment { get; } =
     [
         $"MALLOC_MMAP_THRESHOLD_={CpuRuntime.MmapThresholdBytes}",
         $"MALLOC_TRIM_THRESHOLD_={CpuRuntime.TrimThresholdBytes}",
         $"MALLOC_TOP_PAD_={CpuRuntime.TopPadBytes}",
+        "MALLOC_MMAP_MAX_=0",
     ];
 
     /// <summary>A short description for the report.</summary>

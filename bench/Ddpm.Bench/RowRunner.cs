@@ -66,6 +66,7 @@ internal static class RowRunner
     {
         var applied = new List<string>();
         if (CpuRuntime.AllocatorTuned) applied.Add("allocator");
+        if (CpuRuntime.LargeBlocksInHeap) applied.Add("large-blocks");
         if (CpuRuntime.DenormalsFlushed) applied.Add("denormals");
         if (CpuRuntime.Settings.DisableNnpack) applied.Add("nnpack");
         if (CpuRuntime.MklAvx512) applied.Add("mkl-avx512");

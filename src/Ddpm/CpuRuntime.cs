@@ -13,6 +13,7 @@ public static unsafe partial class CpuRuntime
     private const int MallocTrimThreshold = -1;
     private const int MallocTopPad = -2;
     private const int MallocMmapThreshold = -3;
+    private const int MallocMmapMax = -4;
 
     /// <summary>Allocations below this come from the heap and are reused; glibc caps the threshold at 32 MiB on 64-bit.</summary>
     public const int MmapThresholdBytes = 32 << 20;
@@ -37,6 +38,9 @@ public static unsafe partial class CpuRuntime
 
     /// <summary>Whether the allocator settings were applied (glibc only).</summary>
     public static bool AllocatorTuned { get; private set; }
+
+    /// <summary>Whether blocks above glibc's 32 MiB mmap threshold come from the heap too (see <see cref="CpuSettings.KeepLargeBlocksInHeap"/>).</summary>
+    public static bool LargeBlocksInHeap { get; private set; }
 
     /// <summary>Whether denormal floats are flushed to zero on the configuring thread (and the threads it starts).</summary>
     public static bool DenormalsFlushed { get; private set; }
@@ -80,6 +84,7 @@ public static unsafe partial class CpuRuntime
                 AllocatorTuned = mallopt(MallocMmapThreshold, MmapThresholdBytes) == 1
                     & mallopt(MallocTrimThreshold, TrimThresholdBytes) == 1
                     & mallopt(MallocTopPad, TopPadBytes) == 1;
+                LargeBlocksInHeap = settings.KeepLargeBlocksInHeap && mallopt(MallocMmapMax, 0) == 1;
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
             {
@@ -188,6 +193,14 @@ public sealed record CpuSettings
 
     /// <summary>glibc mallopt: freed activations stay in the heap.</summary>
     public bool TuneAllocator { get; init; } = true;
+
+    /// <summary>
+    /// With <see cref="TuneAllocator"/>: glibc serves no request with its own mapping (<c>mallopt(M_MMAP_MAX, 0)</c>),
+    /// so blocks above the largest mmap threshold it accepts (32 MiB) are reused from the heap like smaller ones instead
+    /// of being mapped, page-faulted in and unmapped at every step. Activations reach that size at large batches or
+    /// images (the CIFAR-10 model at batch 32, attention scores at 32×32).
+    /// </summary>
+    public bool KeepLargeBlocksInHeap { get; init; } = true;
 
     /// <summary>Denormal floats flushed to zero (FTZ/DAZ).</summary>
     public bool FlushDenormals { get; init; } = true;
