@@ -20,6 +20,8 @@ internal sealed record BenchOptions
           --warmup N         warm-up iterations (default 3 small, 2 cifar10, 2 growth)
           --runs N           timed complete sampling runs (default 1 for DDPM-1000, 3 for DDIM-50)
           --threads N        torch intra-op threads (default: one per core, as CpuRuntime.Configure)
+          --repeat N         measure each row N times, PyTorch beside it each time, and report the repeat with the
+                             median ratio to PyTorch (or the median time): for a machine whose speed drifts
           --without LIST     turn CPU tunings off to measure what they buy: allocator, denormals, nnpack,
                              mkl-avx512, constants, collect, large-blocks
                              (comma-separated; the report records it)
@@ -43,6 +45,9 @@ internal sealed record BenchOptions
     public int? Warmup { get; init; }
     public int? Runs { get; init; }
     public int? Threads { get; init; }
+
+    /// <summary>How many times each row is measured (with PyTorch beside it each time); the report keeps the median.</summary>
+    public int Repeat { get; init; } = 1;
     public IReadOnlyList<string> Without { get; init; } = [];
     public string? Out { get; init; }
     public string? Reference { get; init; }
@@ -81,6 +86,7 @@ internal sealed record BenchOptions
                 "--warmup" => o with { Warmup = Positive() },
                 "--runs" => o with { Runs = Math.Max(1, Positive()) },
                 "--threads" => o with { Threads = Math.Max(1, Positive()) },
+                "--repeat" => o with { Repeat = Math.Max(1, Positive()) },
                 "--without" => o with { Without = ParseWithout(Value()) },
                 "--out" => o with { Out = Value() },
                 "--reference" => o with { Reference = Value() },

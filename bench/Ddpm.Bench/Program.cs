@@ -122,6 +122,28 @@ internal static class Program
         {
             Console.Error.WriteLine($"[{spec.Name}]");
             var row = spec.WithOptions(options);
+            var repeats = new List<ComparedRow>();
+            for (var repeat = 0; repeat < options.Repeat; repeat++)
+            {
+                if (options.Repeat > 1) Console.Error.WriteLine($"  repeat {repeat + 1}/{options.Repeat}");
+                repeats.Add(MeasureRow(row, options, live, tuned, reference, ref liveFirst));
+            }
+            var compared = ComparedRow.MedianOf(repeats);
+            if (compared.Result is null) failures++;
+            (spec.Tags.Contains("growth") ? report.Growth : report.Rows).Add(compared);
+            Console.WriteLine(Report.ConsoleLine(compared));
+            report.LoadAverageEnd = MachineInfo.LoadAverage();
+            report.Write(output); // after every row, so an interrupted run keeps what it measured
+        }
+        Console.WriteLine($"wrote {output}.md and {output}.json" + (failures > 0 ? $"; {failures} row(s) failed" : ""));
+        return failures > 0 ? 1 : 0;
+    }
+
+    /// <summary>One measurement of a row, with PyTorch (and tuned PyTorch) beside it when asked for.</summary>
+    private static ComparedRow MeasureRow(RowSpec row, BenchOptions options, LivePyTorch? live, LivePyTorch? tuned,
+        ReferenceFigures? reference, ref bool liveFirst)
+    {
+        {
             LiveFigure? figure = null, tunedFigure = null;
             string? liveError = null, tunedError = null;
             var measureLive = live is not null && !options.Quick && LivePyTorch.Covers(row);
@@ -138,15 +160,8 @@ internal static class Program
                 Tuned = tunedFigure,
                 TunedError = tunedError,
             };
-            compared = compared.WithTunedRatios();
-            if (compared.Result is null) failures++;
-            (spec.Tags.Contains("growth") ? report.Growth : report.Rows).Add(compared);
-            Console.WriteLine(Report.ConsoleLine(compared));
-            report.LoadAverageEnd = MachineInfo.LoadAverage();
-            report.Write(output); // after every row, so an interrupted run keeps what it measured
+            return compared.WithTunedRatios();
         }
-        Console.WriteLine($"wrote {output}.md and {output}.json" + (failures > 0 ? $"; {failures} row(s) failed" : ""));
-        return failures > 0 ? 1 : 0;
     }
 
     private static (LiveFigure? Figure, string? Error) MeasureLive(LivePyTorch live, RowSpec row, bool ranFirst)

@@ -43,6 +43,26 @@ internal sealed record ComparedRow
     /// <summary>Why tuned PyTorch could not be measured for this row, if it could not.</summary>
     public string? TunedError { get; init; }
 
+    /// <summary>With <c>--repeat</c>: every repeat's speed ratio against PyTorch here (or its median seconds when there is none).</summary>
+    public IReadOnlyList<double> RepeatFigures { get; init; } = [];
+
+    /// <summary>
+    /// The repeat with the median speed ratio against PyTorch here (else against tuned PyTorch, else the median time),
+    /// so that every figure of the returned row comes from one and the same repeat; the others are kept in
+    /// <see cref="RepeatFigures"/>.
+    /// </summary>
+    public static ComparedRow MedianOf(IReadOnlyList<ComparedRow> repeats)
+    {
+        if (repeats.Count == 1) return repeats[0];
+        var measured = repeats.Where(r => r.Result is not null).ToList();
+        if (measured.Count == 0) return repeats[0];
+        Func<ComparedRow, double> key = measured.All(r => r.LiveSpeedRatio is not null) ? r => r.LiveSpeedRatio!.Value
+            : measured.All(r => r.TunedSpeedRatio is not null) ? r => r.TunedSpeedRatio!.Value
+            : r => r.Result!.MedianSeconds;
+        var ordered = measured.OrderBy(key).ToList();
+        return ordered[(ordered.Count - 1) / 2] with { RepeatFigures = measured.Select(key).ToList() };
+    }
+
     /// <summary>This row with <see cref="TunedSpeedRatio"/> and <see cref="TunedMemoryRatio"/> computed from <see cref="Tuned"/>.</summary>
     public ComparedRow WithTunedRatios()
     {
@@ -164,6 +184,7 @@ internal sealed record Report
             if (c.TunedMemoryRatio is { } tm) sb.Append(", memory ×").Append(F(tm, 2));
         }
         if (c.TunedError is { } te) sb.Append("; PyTorch tuned failed: ").Append(te);
+        if (c.RepeatFigures.Count > 1) sb.Append(" [repeats: ").Append(string.Join(", ", c.RepeatFigures.Select(v => F(v, 3)))).Append(']');
         if (r.PrecisionHonoured == false) sb.Append(" [WARNING: Trainer ignored Precision.Bf16; fp32 was measured]");
         return sb.ToString();
     }
@@ -284,6 +305,13 @@ internal sealed record Report
             }
         }
         md.AppendLine();
+        var repeated = Rows.Where(c => c.RepeatFigures.Count > 1).ToList();
+        if (repeated.Count > 0)
+        {
+            md.AppendLine("Rows measured more than once (`--repeat`) show the repeat with the median ratio; every repeat's speed × against PyTorch here:").AppendLine();
+            foreach (var c in repeated) md.AppendLine($"- `{c.Row}`: {string.Join(", ", c.RepeatFigures.Select(v => F(v, 2)))}");
+            md.AppendLine();
+        }
     }
 
     /// <summary>The figure, speed ratio, peak memory and memory ratio cells of one PyTorch variant.</summary>
