@@ -24,6 +24,18 @@ public sealed class ExponentialMovingAverage
             list.Add((p, source));
         }
         pairs = list;
+        averages = list.ToDictionary(pair => DataAddress(pair.Item2), pair => pair.Item1);
+    }
+
+    // Averages by the address of their live parameter's data, which identifies it whatever wrapper object holds it.
+    private readonly Dictionary<nint, Tensor> averages;
+
+    /// <summary>The average of the live parameter <paramref name="live"/>, or null if it has none.</summary>
+    public Tensor? AverageOf(Tensor live) => averages.GetValueOrDefault(DataAddress(live));
+
+    private static unsafe nint DataAddress(Tensor t)
+    {
+        fixed (byte* p = t.bytes) return (nint)p;
     }
 
     /// <summary>The decay per step.</summary>

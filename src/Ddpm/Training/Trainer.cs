@@ -27,6 +27,9 @@ public sealed class Trainer : IDisposable
     private readonly List<(Parameter Compute, Parameter Master)> computePairs = [];
     private BatchLoader loader;
 
+    // Clipping, Adam and the EMA in one pass over memory (FusedAdam) wherever it applies: float32 master weights.
+    private readonly bool fusedUpdate;
+
     /// <summary>A fresh run of <paramref name="config"/> on <paramref name="dataset"/>.</summary>
     public Trainer(RunConfig config, IDataset dataset)
     {
@@ -51,6 +54,7 @@ public sealed class Trainer : IDisposable
         ema.CopyFromLive();
         parameters = Model.parameters().ToList();
         optimizer = optim.Adam(parameters, lr: training.LearningRate);
+        fusedUpdate = FusedAdam.Supports(optimizer);
         if (training.Precision == Precision.Bf16)
         {
             // Mixed precision: forward and backward run on a bfloat16 copy; the float32 master weights, their gradients,
@@ -127,9 +131,18 @@ public sealed class Trainer : IDisposable
                 throw new TrainingDivergedException($"The loss became {loss} at step {Step + 1}; the last checkpoint is intact (try a lower --lr).");
             if (computeModel is not null) CopyComputeGradientsToMaster();
             foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-            gradNorm = nn.utils.clip_grad_norm_(parameters, training.GradientClip);
-            InPlaceAdam.Step(optimizer);
-            ema.Update();
+            if (fusedUpdate)
+            {
+                var (norm, scale) = FusedAdam.ClipScale(parameters, training.GradientClip);
+                gradNorm = norm;
+                FusedAdam.Step(optimizer, scale, ema.AverageOf, ema.Decay);
+            }
+            else
+            {
+                gradNorm = nn.utils.clip_grad_norm_(parameters, training.GradientClip);
+                InPlaceAdam.Step(optimizer);
+                ema.Update();
+            }
             // Gradients are released, not zeroed, as PyTorch's zero_grad(set_to_none=True): they do not occupy memory
             // during the next forward pass, when the activations peak.
             ReleaseGradients();
