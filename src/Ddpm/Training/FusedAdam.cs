@@ -61,10 +61,11 @@ public static class FusedAdam
             foreach (var parameter in group.Parameters)
             {
                 var state = (Adam.State)states[index++];
-                using var grad = parameter.grad;
-                if (grad is null) continue;
-                if (!grad.is_contiguous() || grad.dtype != ScalarType.Float32)
-                    throw new ArgumentException("FusedAdam needs contiguous float32 gradients.", nameof(optimizer));
+                using var given = parameter.grad;
+                if (given is null) continue;
+                // A gradient of another layout or type (never produced by this library's networks) is read through a
+                // contiguous float32 copy, so that no parameter is left half-updated.
+                using var grad = given.is_contiguous() && given.dtype == ScalarType.Float32 ? given.alias() : given.to(ScalarType.Float32).contiguous();
                 state.step += 1;
                 var biasCorrection1 = 1 - Math.Pow(beta1, state.step);
                 var biasCorrection2 = 1 - Math.Pow(beta2, state.step);

@@ -119,6 +119,22 @@ public class FusedAdamTests
     }
 
     [Fact]
+    public void Reads_a_non_contiguous_gradient_as_its_values()
+    {
+        var a = Parameters();
+        var b = Parameters();
+        using var reference = optim.Adam(a, lr: 1e-2);
+        using var fused = optim.Adam(b, lr: 1e-2);
+        SetGradients(a, b, 0, 1e-4);
+        // The same values stored transposed: b[0]'s gradient is a non-contiguous view.
+        using (var transposed = b[0].grad!.t().contiguous()) b[0].grad = transposed.t();
+        Assert.False(b[0].grad!.is_contiguous());
+        InPlaceAdam.Step(reference);
+        FusedAdam.Step(fused, 1f);
+        Assert.InRange(MaxRelativeDifference(b[0], a[0]), 0, 1e-6);
+    }
+
+    [Fact]
     public void Refuses_options_it_does_not_implement()
     {
         var ps = Parameters();
