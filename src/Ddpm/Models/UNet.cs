@@ -116,6 +116,27 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     /// </summary>
     public bool ChannelsLast { get; set; }
 
+    /// <summary>
+    /// Under autograd, attention over feature maps with at least this many positions uses libtorch's fused attention,
+    /// which does not keep the positions × positions weights for the backward pass (default
+    /// <see cref="AttnBlock.DefaultFusedFromPositions"/>: 32×32 and above; the presets attend at 14×14 and 16×16 and
+    /// are not affected). <see cref="int.MaxValue"/> turns it off. Not saved.
+    /// </summary>
+    public int FusedAttentionFromPositions
+    {
+        get => fusedAttentionFrom;
+        set
+        {
+            fusedAttentionFrom = value;
+            foreach (var (_, module) in named_modules())
+            {
+                if (module is AttnBlock attention) attention.FusedFromPositions = value;
+            }
+        }
+    }
+
+    private int fusedAttentionFrom = AttnBlock.DefaultFusedFromPositions;
+
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
