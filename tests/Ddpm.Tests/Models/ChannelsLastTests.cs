@@ -13,13 +13,8 @@ public sealed class ChannelsLastTests
     [InlineData(3)]
     public void Channels_last_gives_the_plain_layouts_outputs_and_gradients(int channels)
     {
-        using var net = new UNet(TinyRuns.Model with { Dropout = 0, InChannels = channels }, seed: 3);
-        net.to(ScalarType.Float64);
-        DropoutStreamTests.RandomiseWeights(net, seed: 4);
-        using var g = new Generator(5);
-        using var x = randn([2, channels, 8, 8], dtype: ScalarType.Float64, generator: g);
-        using var weights = randn([2, channels, 8, 8], dtype: ScalarType.Float64, generator: g);
-        using var t = tensor(new long[] { 3, 70 });
+        using var setup = new Float64Net(channels);
+        var (net, x, weights, t) = (setup.Net, setup.X, setup.Weights, setup.T);
         var attention = (AttnBlock)net.named_modules().Single(m => m.name == "mid.attn_1").module;
         bool? attentionInputChannelsLast = null;
         var hook = attention.register_forward_pre_hook((_, input) =>

@@ -11,14 +11,8 @@ public sealed class FusedAttentionTests
     [Fact]
     public void Fused_attention_gives_the_explicit_products_outputs_and_gradients()
     {
-        using var net = new UNet(TinyRuns.Model with { Dropout = 0 }, seed: 3);
-        net.to(ScalarType.Float64);
-        DropoutStreamTests.RandomiseWeights(net, seed: 4);
-        using var g = new Generator(5);
-        var channels = TinyRuns.Model.InChannels;
-        using var x = randn([2, channels, 8, 8], dtype: ScalarType.Float64, generator: g);
-        using var weights = randn([2, channels, 8, 8], dtype: ScalarType.Float64, generator: g);
-        using var t = tensor(new long[] { 3, 70 });
+        using var setup = new Float64Net();
+        var (net, x, weights, t) = (setup.Net, setup.X, setup.Weights, setup.T);
         Assert.Equal(AttnBlock.DefaultFusedFromPositions, net.FusedAttentionFromPositions);
 
         (Tensor Output, Dictionary<string, Tensor> Gradients) Run(int fusedFrom)

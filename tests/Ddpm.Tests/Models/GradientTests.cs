@@ -14,14 +14,9 @@ public sealed class GradientTests
     [Fact]
     public void Autograd_gradients_of_the_U_Net_match_finite_differences()
     {
-        using var net = new UNet(TinyRuns.Model with { Dropout = 0 }, seed: 3);
-        net.to(ScalarType.Float64);
-        DropoutStreamTests.RandomiseWeights(net, seed: 4);
+        using var setup = new Float64Net();
+        var (net, x, weights, t) = (setup.Net, setup.X, setup.Weights, setup.T);
         net.eval();
-        using var g = new Generator(5);
-        using var x = randn([2, 1, 8, 8], dtype: ScalarType.Float64, generator: g);
-        using var weights = randn([2, 1, 8, 8], dtype: ScalarType.Float64, generator: g);
-        using var t = tensor(new long[] { 3, 70 });
         double Loss()
         {
             using var scope = NewDisposeScope();
