@@ -5,9 +5,9 @@ namespace Ddpm;
 
 /// <summary>
 /// Tensor arithmetic with a number that frees the number's native copy at once. As TorchSharp's own in-place
-/// operations, the in-place helpers return the tensor they were called on.
-/// TorchSharp 0.107 turns every number operand — and the implicit <c>alpha = 1</c> of <c>add</c>, <c>sub</c>, <c>+</c>
-/// and <c>−</c> — into a native <see cref="Scalar"/> that only the garbage collector's finalizer frees. Those small
+/// operations, the helpers return the tensor they were called on.
+/// TorchSharp 0.107 turns every number operand — and the implicit <c>alpha = 1</c> of <c>add</c>, <c>add_</c> and
+/// <c>+</c> — into a native <see cref="Scalar"/> that only the garbage collector's finalizer frees. Those small
 /// blocks are allocated between one step's activations and freed at random later moments, so glibc's heap ends up
 /// with small live blocks inside the large free ones, and the resident set grows into fresh memory step after step
 /// (see <see cref="CpuSettings.CollectAfterEachStep"/>). Code that runs every step uses these helpers instead:
@@ -18,67 +18,13 @@ public static class NativeScalars
     /// <summary>The scalar 1, shared for the process (scalars are immutable).</summary>
     public static Scalar One { get; } = 1.ToScalar();
 
-    /// <summary>The scalar −1, shared for the process.</summary>
-    public static Scalar MinusOne { get; } = (-1).ToScalar();
-
     /// <summary><paramref name="x"/> += <paramref name="y"/>, in place.</summary>
     public static Tensor AddInPlace(this Tensor x, Tensor y) => x.add_(y, One);
-
-    /// <summary><paramref name="x"/> += <paramref name="alpha"/> · <paramref name="y"/>, in place.</summary>
-    public static Tensor AddInPlace(this Tensor x, Tensor y, double alpha)
-    {
-        using var a = alpha.ToScalar();
-        return x.add_(y, a);
-    }
-
-    /// <summary><paramref name="x"/> + <paramref name="y"/>.</summary>
-    public static Tensor Plus(this Tensor x, Tensor y) => x.add(y, One);
-
-    /// <summary><paramref name="x"/> − <paramref name="y"/>.</summary>
-    public static Tensor Minus(this Tensor x, Tensor y) => x.sub(y);
-
-    /// <summary><paramref name="x"/> · <paramref name="factor"/>.</summary>
-    public static Tensor Times(this Tensor x, double factor)
-    {
-        using var f = factor.ToScalar();
-        return x.mul(f);
-    }
 
     /// <summary><paramref name="x"/> ·= <paramref name="factor"/>, in place.</summary>
     public static Tensor TimesInPlace(this Tensor x, double factor)
     {
         using var f = factor.ToScalar();
         return x.mul_(f);
-    }
-
-    /// <summary><paramref name="x"/> + <paramref name="value"/> (a number), in place.</summary>
-    public static Tensor AddInPlace(this Tensor x, double value)
-    {
-        using var v = value.ToScalar();
-        return x.add_(v, One);
-    }
-
-    /// <summary><paramref name="x"/> /= <paramref name="divisor"/>, in place.</summary>
-    public static Tensor DivideInPlace(this Tensor x, double divisor)
-    {
-        using var d = divisor.ToScalar();
-        return x.div_(d);
-    }
-
-    /// <summary><paramref name="value"/> − <paramref name="x"/>.</summary>
-    public static Tensor SubtractedFrom(this Tensor x, double value)
-    {
-        using var v = value.ToScalar();
-        var negated = x.neg();
-        negated.add_(v, One);
-        return negated;
-    }
-
-    /// <summary><paramref name="x"/> clamped to [<paramref name="min"/>, <paramref name="max"/>].</summary>
-    public static Tensor ClampTo(this Tensor x, double min, double max)
-    {
-        using var lo = min.ToScalar();
-        using var hi = max.ToScalar();
-        return x.clamp(lo, hi);
     }
 }
