@@ -143,25 +143,23 @@ internal static class Program
     private static ComparedRow MeasureRow(RowSpec row, BenchOptions options, LivePyTorch? live, LivePyTorch? tuned,
         ReferenceFigures? reference, ref bool liveFirst)
     {
+        LiveFigure? figure = null, tunedFigure = null;
+        string? liveError = null, tunedError = null;
+        var measureLive = live is not null && !options.Quick && LivePyTorch.Covers(row);
+        // PyTorch goes first on every other row, so that neither side always gets the machine as the other left it;
+        // the tuned variant runs on the other side of the Ddpm row.
+        if (measureLive) liveFirst = !liveFirst;
+        if (measureLive && liveFirst) (figure, liveError) = MeasureLive(live!, row, ranFirst: true);
+        if (measureLive && !liveFirst && tuned is not null) (tunedFigure, tunedError) = MeasureLive(tuned, row, ranFirst: true);
+        var outcome = ChildProcess.Run(row, options);
+        if (measureLive && !liveFirst) (figure, liveError) = MeasureLive(live!, row, ranFirst: false);
+        if (measureLive && liveFirst && tuned is not null) (tunedFigure, tunedError) = MeasureLive(tuned, row, ranFirst: false);
+        var compared = ComparedRow.From(outcome, reference, figure, liveError) with
         {
-            LiveFigure? figure = null, tunedFigure = null;
-            string? liveError = null, tunedError = null;
-            var measureLive = live is not null && !options.Quick && LivePyTorch.Covers(row);
-            // PyTorch goes first on every other row, so that neither side always gets the machine as the other left it;
-            // the tuned variant runs on the other side of the Ddpm row.
-            if (measureLive) liveFirst = !liveFirst;
-            if (measureLive && liveFirst) (figure, liveError) = MeasureLive(live!, row, ranFirst: true);
-            if (measureLive && !liveFirst && tuned is not null) (tunedFigure, tunedError) = MeasureLive(tuned, row, ranFirst: true);
-            var outcome = ChildProcess.Run(row, options);
-            if (measureLive && !liveFirst) (figure, liveError) = MeasureLive(live!, row, ranFirst: false);
-            if (measureLive && liveFirst && tuned is not null) (tunedFigure, tunedError) = MeasureLive(tuned, row, ranFirst: false);
-            var compared = ComparedRow.From(outcome, reference, figure, liveError) with
-            {
-                Tuned = tunedFigure,
-                TunedError = tunedError,
-            };
-            return compared.WithTunedRatios();
-        }
+            Tuned = tunedFigure,
+            TunedError = tunedError,
+        };
+        return compared.WithTunedRatios();
     }
 
     private static (LiveFigure? Figure, string? Error) MeasureLive(LivePyTorch live, RowSpec row, bool ranFirst)
