@@ -10,31 +10,84 @@ public enum SamplerKind
 
     /// <summary>DDIM (Song et al. 2021).</summary>
     Ddim,
+
+    /// <summary>Multistep DPM-Solver++ (Lu et al. 2022b), <see cref="DpmSolverMultistepSampler"/>.</summary>
+    DpmSolverPlusPlus,
+
+    /// <summary>UniPC (Zhao et al. 2023), <see cref="UniPcSampler"/>.</summary>
+    UniPc,
 }
 
-/// <summary>A sampler chosen by settings: kind, steps, η and spacing.</summary>
+/// <summary>A sampler chosen by settings: kind, steps, η, spacing, and the solvers' order and variant.</summary>
 public sealed record SamplerSettings
 {
     /// <summary>Which sampler.</summary>
     public SamplerKind Kind { get; init; } = SamplerKind.Ddpm;
 
-    /// <summary>Sampling steps; null for the default (T for DDPM, 50 for DDIM).</summary>
+    /// <summary>Sampling steps (model calls); null for the default (T for DDPM, 50 for DDIM, 20 for DPM-Solver++ and UniPC).</summary>
     public int? Steps { get; init; }
 
     /// <summary>DDIM's η (ignored by DDPM).</summary>
     public double Eta { get; init; }
 
-    /// <summary>Timestep spacing; null for the sampler's default (linspace for respaced DDPM, leading for DDIM).</summary>
+    /// <summary>
+    /// Timestep spacing; null for the sampler's default (linspace for respaced DDPM, DPM-Solver++ and UniPC, leading for DDIM).
+    /// DPM-Solver++ and UniPC read it as diffusers' multistep schedulers do (<see cref="SamplingTimesteps.CreateMultistep"/>).
+    /// </summary>
     public TimestepSpacing? Spacing { get; init; }
 
-    /// <summary>Clip x̂_0 to [−1, 1] at every step (on by default, as the official code and diffusers).</summary>
+    /// <summary>
+    /// Clip x̂_0 to [−1, 1] at every step (on by default, as the official code and diffusers). DDPM and DDIM only: DPM-Solver++ and
+    /// UniPC integrate the unclipped x̂_0, as diffusers' thresholding default (their options offer dynamic thresholding).
+    /// </summary>
     public bool ClipDenoised { get; init; } = true;
+
+    /// <summary>Solver order of DPM-Solver++ and UniPC (1–3); null for diffusers' default, 2.</summary>
+    public int? Order { get; init; }
+
+    /// <summary>DPM-Solver++'s second-order update (midpoint, diffusers' default, or Heun).</summary>
+    public DpmSolverType SolverType { get; init; } = DpmSolverType.Midpoint;
+
+    /// <summary>UniPC's B(h) (bh2, diffusers' default, or bh1).</summary>
+    public UniPcVariant Variant { get; init; } = UniPcVariant.Bh2;
+
+    /// <summary>The number of model calls per image these settings give on a chain of <paramref name="trainTimesteps"/> steps.</summary>
+    public int StepCount(int trainTimesteps) => Steps ?? Kind switch
+    {
+        SamplerKind.Ddpm => trainTimesteps,
+        SamplerKind.Ddim => 50,
+        _ => DefaultSolverSteps,
+    };
+
+    /// <summary>A short name for reports: "DDPM", "DDIM", "DPM-Solver++(2M)", "UniPC-bh2(2)".</summary>
+    public string DisplayName => Kind switch
+    {
+        SamplerKind.Ddpm => "DDPM",
+        SamplerKind.Ddim => "DDIM",
+        SamplerKind.DpmSolverPlusPlus => $"DPM-Solver++({Order ?? DefaultOrder}M{(SolverType == DpmSolverType.Heun ? ", Heun" : "")})",
+        SamplerKind.UniPc => $"UniPC-{Variant.ToString().ToLowerInvariant()}({Order ?? DefaultOrder})",
+        _ => Kind.ToString(),
+    };
+
+    /// <summary>Default model calls of DPM-Solver++ and UniPC: 20, near-converged in Lu et al. 2022b and Zhao et al. 2023.</summary>
+    private const int DefaultSolverSteps = 20;
+
+    /// <summary>Default solver order: 2, diffusers' for both DPM-Solver++ and UniPC.</summary>
+    private const int DefaultOrder = 2;
 
     /// <summary>DDPM with the full chain.</summary>
     public static SamplerSettings Ddpm(int? steps = null) => new() { Kind = SamplerKind.Ddpm, Steps = steps };
 
     /// <summary>DDIM with <paramref name="steps"/> steps and η.</summary>
     public static SamplerSettings Ddim(int steps = 50, double eta = 0) => new() { Kind = SamplerKind.Ddim, Steps = steps, Eta = eta };
+
+    /// <summary>Multistep DPM-Solver++ of <paramref name="order"/> in <paramref name="steps"/> model calls, otherwise diffusers' defaults.</summary>
+    public static SamplerSettings DpmSolverPlusPlus(int steps = DefaultSolverSteps, int order = DefaultOrder, DpmSolverType solverType = DpmSolverType.Midpoint) =>
+        new() { Kind = SamplerKind.DpmSolverPlusPlus, Steps = steps, Order = order, SolverType = solverType };
+
+    /// <summary>UniPC of <paramref name="order"/> in <paramref name="steps"/> model calls, otherwise diffusers' defaults.</summary>
+    public static SamplerSettings UniPc(int steps = DefaultSolverSteps, int order = DefaultOrder, UniPcVariant variant = UniPcVariant.Bh2) =>
+        new() { Kind = SamplerKind.UniPc, Steps = steps, Order = order, Variant = variant };
 
     /// <summary>Builds the sampler for a diffusion process. Dispose it if it is <see cref="IDisposable"/>.</summary>
     public ISampler Create(GaussianDiffusion diffusion) => Kind switch
@@ -51,6 +104,20 @@ public sealed record SamplerSettings
             Eta = Eta,
             Spacing = Spacing ?? TimestepSpacing.Leading,
             ClipDenoised = ClipDenoised,
+        }),
+        SamplerKind.DpmSolverPlusPlus => new DpmSolverMultistepSampler(diffusion, new DpmSolverOptions
+        {
+            Steps = StepCount(diffusion.Timesteps),
+            Order = Order ?? DefaultOrder,
+            SolverType = SolverType,
+            Spacing = Spacing ?? TimestepSpacing.Linspace,
+        }),
+        SamplerKind.UniPc => new UniPcSampler(diffusion, new UniPcOptions
+        {
+            Steps = StepCount(diffusion.Timesteps),
+            Order = Order ?? DefaultOrder,
+            Variant = Variant,
+            Spacing = Spacing ?? TimestepSpacing.Linspace,
         }),
         _ => throw new InvalidOperationException($"Unknown sampler {Kind}."),
     };

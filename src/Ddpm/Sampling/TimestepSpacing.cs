@@ -43,6 +43,41 @@ public static class SamplingTimesteps
             default:
                 throw new ArgumentOutOfRangeException(nameof(spacing), spacing, "Unknown timestep spacing.");
         }
+        return Checked(ascending, spacing, trainTimesteps, steps, offset);
+    }
+
+    /// <summary>
+    /// The timesteps of diffusers' multistep solvers (DPMSolverMultistepScheduler, UniPCMultistepScheduler), which split the chain
+    /// into <paramref name="steps"/> + 1 points and drop the one nearest t = 0, whose state the solver's final point stands for:
+    /// linspace visits round(linspace(0, T − 1, n + 1))[1..], leading visits i·⌊T/(n + 1)⌋ + offset for i = 1..n, and trailing is
+    /// <see cref="TimestepSpacing.Trailing"/>. Descending. Where diffusers would repeat a timestep (n close to T) this throws.
+    /// </summary>
+    public static int[] CreateMultistep(TimestepSpacing spacing, int trainTimesteps, int steps, int offset = 0)
+    {
+        if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "The number of sampling steps must be at least 1.");
+        if (steps > trainTimesteps)
+            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"Cannot sample in more steps ({steps}) than the chain has timesteps ({trainTimesteps}).");
+        int[] ascending;
+        switch (spacing)
+        {
+            case TimestepSpacing.Leading:
+                var ratio = trainTimesteps / (steps + 1);
+                ascending = Enumerable.Range(1, steps).Select(i => i * ratio + offset).ToArray();
+                break;
+            case TimestepSpacing.Linspace:
+                ascending = Schedules.BetaSchedules.Linspace(0, trainTimesteps - 1, steps + 1).Skip(1)
+                    .Select(v => (int)Math.Round(v, MidpointRounding.ToEven)).ToArray();
+                break;
+            case TimestepSpacing.Trailing:
+                return Create(spacing, trainTimesteps, steps, offset);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(spacing), spacing, "Unknown timestep spacing.");
+        }
+        return Checked(ascending, spacing, trainTimesteps, steps, offset);
+    }
+
+    private static int[] Checked(int[] ascending, TimestepSpacing spacing, int trainTimesteps, int steps, int offset)
+    {
         if (ascending.Distinct().Count() != ascending.Length || ascending[0] < 0 || ascending[^1] >= trainTimesteps)
             throw new ArgumentException($"{spacing} spacing of {steps} steps over {trainTimesteps} timesteps (offset {offset}) does not give distinct timesteps in range.");
         return ascending.Reverse().ToArray();

@@ -13,16 +13,16 @@ namespace Ddpm.Tests.Sampling;
 public class DiffusersSchedulerLoopTests
 {
     /// <summary>dummy_sample_deter: arange(4·3·8·8)/n, reshaped (3, 8, 8, 4) and permuted to (4, 3, 8, 8).</summary>
-    private static Tensor DummySample()
+    internal static Tensor DummySample()
     {
         const int n = 4 * 3 * 8 * 8;
         return (arange(n, dtype: ScalarType.Float32) / n).reshape(3, 8, 8, 4).permute(3, 0, 1, 2).contiguous();
     }
 
     /// <summary>dummy_model: sample · t/(t + 1).</summary>
-    private static Tensor DummyModel(Tensor sample, int t) => sample * t / (t + 1.0);
+    internal static Tensor DummyModel(Tensor sample, int t) => sample * t / (t + 1.0);
 
-    private static GaussianDiffusion Diffusion(ModelMeanType mean, double betaStart = 1e-4) =>
+    internal static GaussianDiffusion Diffusion(ModelMeanType mean, double betaStart = 1e-4) =>
         new(new DiffusionConfig
         {
             Schedule = new ScheduleConfig { BetaStart = betaStart },

@@ -89,3 +89,25 @@ public sealed class StochasticDdimSamplerContractTests : SamplerContractTests
 {
     protected override ISampler CreateSampler() => new DdimSampler(Diffusion, new DdimSamplerOptions { Steps = 10, Eta = 1, Spacing = TimestepSpacing.Trailing });
 }
+
+public sealed class DpmSolverPlusPlusSamplerContractTests : SamplerContractTests
+{
+    protected override ISampler CreateSampler() => new DpmSolverMultistepSampler(Diffusion, new DpmSolverOptions { Steps = 10 });
+}
+
+public sealed class ThirdOrderDpmSolverSamplerContractTests : SamplerContractTests
+{
+    protected override ISampler CreateSampler() =>
+        new DpmSolverMultistepSampler(Diffusion, new DpmSolverOptions { Steps = 10, Order = 3, SolverType = DpmSolverType.Heun, Spacing = TimestepSpacing.Trailing });
+}
+
+public sealed class UniPcSamplerContractTests : SamplerContractTests
+{
+    protected override ISampler CreateSampler() => new UniPcSampler(Diffusion, new UniPcOptions { Steps = 10 });
+}
+
+public sealed class ThirdOrderUniPcBh1SamplerContractTests : SamplerContractTests
+{
+    protected override ISampler CreateSampler() =>
+        new UniPcSampler(Diffusion, new UniPcOptions { Steps = 10, Order = 3, Variant = UniPcVariant.Bh1, FinalSigmas = FinalSigmas.SigmaMin });
+}
