@@ -14,8 +14,13 @@ internal static class SampleCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "A run folder (its latest checkpoint) or a checkpoint folder", Required = true };
         var count = new Option<int>("--count") { Description = "Number of images", DefaultValueFactory = _ => 64 }.Positive();
         var batchSize = new Option<int>("--batch-size") { Description = "Images per model call (does not change the images)", DefaultValueFactory = _ => 64 }.Positive();
-        var sampler = new Option<string>("--sampler") { Description = "ddpm (Algorithm 2) or ddim", DefaultValueFactory = _ => "ddpm" }.OneOf("ddpm", "ddim");
-        var steps = new Option<int?>("--steps") { Description = "Sampling steps (default: T for ddpm, 50 for ddim)" }.PositiveOrNull();
+        var sampler = new Option<string>("--sampler") { Description = "ddpm (Algorithm 2), ddim, dpm-solver++ or unipc", DefaultValueFactory = _ => "ddpm" }
+            .OneOf("ddpm", "ddim", "dpm-solver++", "unipc");
+        var steps = new Option<int?>("--steps") { Description = "Sampling steps = model calls (default: T for ddpm, 50 for ddim, 20 for dpm-solver++ and unipc)" }.PositiveOrNull();
+        var order = new Option<int?>("--order") { Description = "Solver order 1-3 of dpm-solver++ and unipc (default 2)" }.PositiveOrNull();
+        var solverType = new Option<string>("--solver-type") { Description = "Second-order update of dpm-solver++: midpoint or heun", DefaultValueFactory = _ => "midpoint" }
+            .OneOf("midpoint", "heun");
+        var variant = new Option<string>("--variant") { Description = "B(h) of unipc: bh1 or bh2", DefaultValueFactory = _ => "bh2" }.OneOf("bh1", "bh2");
         var eta = new Option<double>("--eta") { Description = "DDIM η: 0 deterministic, 1 DDPM-like", DefaultValueFactory = _ => 0.0 }.NonNegative();
         var spacing = new Option<string?>("--spacing") { Description = "Timestep spacing with fewer steps: leading, linspace or trailing" };
         spacing.AcceptOnlyFromAmong("leading", "linspace", "trailing");
@@ -29,7 +34,7 @@ internal static class SampleCommand
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 compute", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
         var command = new Command("sample", "Generate images from a trained model (EMA weights by default).")
         {
-            checkpoint, count, batchSize, sampler, steps, eta, spacing, seed, output, outDir, raw, scale, progressive, noClip, precision,
+            checkpoint, count, batchSize, sampler, steps, order, solverType, variant, eta, spacing, seed, output, outDir, raw, scale, progressive, noClip, precision,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -49,8 +54,17 @@ internal static class SampleCommand
                 parse.GetValue(precision) == "bf16" ? Ddpm.Training.Precision.Bf16 : Ddpm.Training.Precision.Fp32);
             var settings = new SamplerSettings
             {
-                Kind = parse.GetValue(sampler) == "ddim" ? SamplerKind.Ddim : SamplerKind.Ddpm,
+                Kind = parse.GetValue(sampler) switch
+                {
+                    "ddim" => SamplerKind.Ddim,
+                    "dpm-solver++" => SamplerKind.DpmSolverPlusPlus,
+                    "unipc" => SamplerKind.UniPc,
+                    _ => SamplerKind.Ddpm,
+                },
                 Steps = parse.GetValue(steps),
+                Order = parse.GetValue(order),
+                SolverType = parse.GetValue(solverType) == "heun" ? DpmSolverType.Heun : DpmSolverType.Midpoint,
+                Variant = parse.GetValue(variant) == "bh1" ? UniPcVariant.Bh1 : UniPcVariant.Bh2,
                 Eta = parse.GetValue(eta),
                 Spacing = parse.GetValue(spacing) switch
                 {
@@ -63,9 +77,9 @@ internal static class SampleCommand
             };
             var n = parse.GetValue(count);
             var batch = parse.GetValue(batchSize);
-            var stepCount = settings.Steps ?? (settings.Kind == SamplerKind.Ddim ? 50 : model.Diffusion.Timesteps);
+            var stepCount = settings.StepCount(model.Diffusion.Timesteps);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Sampling {n} images with {settings.Kind.ToString().ToUpperInvariant()} ({stepCount} steps) from {model.CheckpointDirectory} ({(model.UsesEma ? "EMA" : "raw")} weights)"));
+                $"Sampling {n} images with {settings.DisplayName} ({stepCount} steps) from {model.CheckpointDirectory} ({(model.UsesEma ? "EMA" : "raw")} weights)"));
 
             var frames = new List<Tensor>();
             var frameEvery = Math.Max(1, stepCount / 50);
