@@ -19,14 +19,14 @@ public enum DpmSolverType
     /// <summary>D1 weighted ½ (Lu et al. 2022b, Algorithm 2). diffusers' default and recommendation.</summary>
     Midpoint,
 
-    /// <summary>D1 weighted by the exact φ_2 coefficient (Lu et al. 2022a, Eq. 3.8's Taylor term).</summary>
+    /// <summary>D1 weighted by the exact coefficient of a model output linear in λ: α_t((e^{−h} − 1)/h + 1) for DPM-Solver++ (Lu et al. 2022a).</summary>
     Heun,
 }
 
 /// <summary>Options of the multistep DPM-Solver sampler. Defaults are diffusers' <c>DPMSolverMultistepScheduler</c>'s.</summary>
 public sealed record DpmSolverOptions
 {
-    /// <summary>Model calls. 20 gives near-converged samples in Lu et al. 2022b (Table 1 and §6); diffusers has no default.</summary>
+    /// <summary>Model calls. 20: DPM-Solver reaches CIFAR-10 FID 2.87 in 20 calls (Lu et al. 2022a); diffusers has no default.</summary>
     public int Steps { get; init; } = 20;
 
     /// <summary>Solver order 1–3. 2, diffusers' default (recommended for guided sampling; 3 for unconditional, Lu et al. 2022b).</summary>
@@ -106,7 +106,7 @@ public sealed class DpmSolverMultistepSampler : MultistepSamplerBase
             : (Alpha(i + 1) / Alpha(i), -Sigma(i + 1) * (Math.Exp(h) - 1.0), h);
     }
 
-    /// <summary>Lu et al. 2022b, Eq. (5) (DPM-Solver++(1)); Lu et al. 2022a, Eq. (3.7) for the noise form.</summary>
+    /// <summary>First order: DPM-Solver++(1) (Lu et al. 2022b) or DPM-Solver-1 (Lu et al. 2022a), both DDIM with η = 0.</summary>
     private Tensor FirstOrder(Tensor x, int i)
     {
         var (linear, phi1, _) = Base(i);
@@ -125,7 +125,7 @@ public sealed class DpmSolverMultistepSampler : MultistepSamplerBase
         return x * linear + History(0) * phi1 + d1 * c1;
     }
 
-    /// <summary>Multistep third order (Lu et al. 2022a, Appendix B; diffusers' <c>multistep_dpm_solver_third_order_update</c>).</summary>
+    /// <summary>Multistep third order, D2 from the last three outputs (diffusers' <c>multistep_dpm_solver_third_order_update</c>).</summary>
     private Tensor ThirdOrder(Tensor x, int i)
     {
         using var scope = NewDisposeScope();

@@ -14,7 +14,7 @@ public enum FinalSigmas
 }
 
 /// <summary>
-/// Dynamic thresholding of x̂_0 (Saharia et al. 2022, §2.3; diffusers' <c>thresholding</c>): per image, s is the
+/// Dynamic thresholding of x̂_0 (Saharia et al. 2022, Imagen; diffusers' <c>thresholding</c>): per image, s is the
 /// <see cref="Ratio"/> quantile of |x̂_0| clamped to [1, <see cref="MaxValue"/>], and x̂_0 becomes clamp(x̂_0, −s, s)/s.
 /// With <see cref="MaxValue"/> = 1 this is plain clipping to [−1, 1]; below 1, s = <see cref="MaxValue"/> (as torch.clamp with min &gt; max).
 /// </summary>
@@ -44,7 +44,7 @@ public sealed record DynamicThresholding(double Ratio = 0.995, double MaxValue =
 
 /// <summary>
 /// What the exponential-integrator solvers (DPM-Solver, DPM-Solver++, UniPC) share: the visited timesteps plus a final point,
-/// their α_t = √ᾱ_t, σ_t = √(1 − ᾱ_t) and half-log-SNR λ_t = log α_t − log σ_t in float64 (Lu et al. 2022, §3.1), the
+/// their α_t = √ᾱ_t, σ_t = √(1 − ᾱ_t) and half-log-SNR λ_t = log α_t − log σ_t in float64 (Lu et al. 2022a), the
 /// conversion of the model's output to a data (x̂_0) or noise (ε̂) prediction, and the history of converted outputs a
 /// multistep method needs.
 /// </summary>
