@@ -20,7 +20,7 @@ namespace Ddpm.Diffusion;
 /// no difference of two numbers near 1 is formed; the far tails stay accurate instead of collapsing to 0.</item>
 /// <item>As the official code, every probability is floored at <see cref="MinProbability"/> (1e-12) before the log,
 /// which bounds a pixel's −log p at 27.6 nats (39.9 bits) and keeps the result finite for any finite μ and log σ,
-/// including ±∞ standardised bin edges.</item>
+/// including scales so small that the standardised bin edges overflow.</item>
 /// </list>
 /// </remarks>
 public static class DiscretizedGaussian
@@ -31,28 +31,31 @@ public static class DiscretizedGaussian
     /// <summary>Half the width 2/255 of a bin.</summary>
     public const double HalfBinWidth = 1.0 / 255.0;
 
-    /// <summary>Centres above this (and below its negative) are the open outer bins, as the official code's ±0.999.</summary>
-    public const double OuterBinThreshold = 0.999;
-
     /// <summary>The floor on every bin probability before its log, the official code's 1e-12.</summary>
     public const double MinProbability = 1e-12;
 
+    /// <summary>Standardised bin edges are clipped to ±this (see <see cref="LogLikelihood"/>).</summary>
+    private const double MaxStandardizedEdge = 1e150;
+
     /// <summary>
-    /// log p(x) per element in nats, float64, for data <paramref name="x"/> at bin centres in [−1, 1] under
+    /// log p(x) per element in nats, float64, for data <paramref name="x"/> at bin centres in [−1, 1] (other values are
+    /// taken as the nearest centre; the official code's ±0.999 test for the outer bins is the same thing) under
     /// N(<paramref name="means"/>, exp(<paramref name="logScales"/>)²) discretised as above. Arguments broadcast.
     /// </summary>
     public static Tensor LogLikelihood(Tensor x, Tensor means, Tensor logScales)
     {
         using var scope = NewDisposeScope();
-        var x64 = x.to(ScalarType.Float64);
-        var centered = x64 - means.to(ScalarType.Float64);
+        // The bin's level k = 127.5 (x + 1), and its edges (2k ∓ 1)/255 − 1 from k: neighbouring bins then share the very
+        // same double as their common edge, so the 256 masses telescope to 1 even when the mean sits on an edge and σ → 0.
+        var level = ((x.to(ScalarType.Float64) + 1.0) * 127.5).round().clamp(0.0, Levels - 1);
+        var mean = means.to(ScalarType.Float64);
         var invStd = (-logScales.to(ScalarType.Float64)).exp();
-        var plus = invStd * (centered + HalfBinWidth);
-        var min = invStd * (centered - HalfBinWidth);
-        // Standardised edges of ±∞ (zero scale) become ±large finite values, so every log-CDF below is finite.
-        plus = plus.nan_to_num(0.0, double.MaxValue, -double.MaxValue);
-        min = min.nan_to_num(0.0, double.MaxValue, -double.MaxValue);
-
+        var plus = ((2.0 * level + 1.0) / 255.0 - 1.0 - mean) * invStd;
+        var min = ((2.0 * level - 1.0) / 255.0 - 1.0 - mean) * invStd;
+        // Standardised edges beyond ±1e150 (a scale that underflows) are clipped there, so x² and every log-CDF below stay
+        // finite and no ∞ − ∞ arises; Φ(±1e150) is 0 or 1 to every digit a double holds. (0·∞ at an edge on the mean is 0.)
+        plus = plus.nan_to_num(0.0).clamp(-MaxStandardizedEdge, MaxStandardizedEdge);
+        min = min.nan_to_num(0.0).clamp(-MaxStandardizedEdge, MaxStandardizedEdge);
         var logCdfPlus = GaussianMath.LogNormalCdf(plus);
         var logOneMinusCdfMin = GaussianMath.LogNormalCdf(-min);
 
@@ -65,7 +68,7 @@ public static class DiscretizedGaussian
         // but no log(0) (and no infinite gradient through the unselected branch of the where below) is ever formed.
         var logDelta = logHigh + (-special.expm1(logLow - logHigh)).clamp_min(MinProbability).log();
 
-        var logProbs = where(x64.lt(-OuterBinThreshold), logCdfPlus, where(x64.gt(OuterBinThreshold), logOneMinusCdfMin, logDelta));
+        var logProbs = where(level.eq(0.0), logCdfPlus, where(level.eq(Levels - 1), logOneMinusCdfMin, logDelta));
         return logProbs.clamp_min(Math.Log(MinProbability)).MoveToOuterDisposeScope();
     }
 
