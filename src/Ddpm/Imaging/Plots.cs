@@ -70,17 +70,27 @@ public static class Plots
             scatters[0].Color = scatters[0].Color.WithOpacity(RawOpacity);
             scatters[0].LineWidth = 1;
             plot.ShowLegend(Alignment.UpperRight); // a falling loss leaves the upper right empty
-            if (logScale)
-            {
-                var ticks = new ScottPlot.TickGenerators.NumericManual();
-                foreach (var (value, isMajor) in LogTicks(ys.Min(), ys.Max()))
-                {
-                    if (isMajor) ticks.AddMajor(Math.Log10(value), value.ToString("G4", CultureInfo.InvariantCulture));
-                    else ticks.AddMinor(Math.Log10(value));
-                }
+            if (logScale) UseLogTicks(plot, ys.Min(), ys.Max());
+        });
+    }
 
-                plot.Axes.Left.TickGenerator = ticks;
-            }
+    /// <summary>
+    /// The variational bound's terms against the 0-based timestep t (t = 0 is the decoder L_0, t ≥ 1 the KL terms), in
+    /// bits/dim: a log axis labelled with the values when all are positive and span a decade, a linear one otherwise.
+    /// </summary>
+    /// <exception cref="ArgumentException">No finite term.</exception>
+    /// <exception cref="IOException">The file cannot be written; the message names the path.</exception>
+    public static void BoundTerms(IReadOnlyList<double> bitsPerDim, string path, string title = "Variational bound terms")
+    {
+        ArgumentNullException.ThrowIfNull(bitsPerDim);
+        var points = Enumerable.Range(0, bitsPerDim.Count).Where(t => double.IsFinite(bitsPerDim[t])).ToArray();
+        if (points.Length == 0) throw new ArgumentException($"There is no finite term to plot (got {bitsPerDim.Count} values).", nameof(bitsPerDim));
+        var ys = points.Select(t => bitsPerDim[t]).ToArray();
+        var logScale = UseLogScale(ys);
+        var series = new PlotSeries("", [.. points.Select(t => (double)t)], logScale ? [.. ys.Select(Math.Log10)] : ys);
+        Save(path, title, "timestep t (0: decoder L_0)", logScale ? "bits/dim (log scale)" : "bits/dim", [series], plot =>
+        {
+            if (logScale) UseLogTicks(plot, ys.Min(), ys.Max());
         });
     }
 
@@ -154,6 +164,19 @@ public static class Plots
         }
 
         return ticks;
+    }
+
+    /// <summary>Labels a log10-transformed left axis with the untransformed values (see <see cref="LogTicks"/>).</summary>
+    private static void UseLogTicks(Plot plot, double min, double max)
+    {
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        foreach (var (value, isMajor) in LogTicks(min, max))
+        {
+            if (isMajor) ticks.AddMajor(Math.Log10(value), value.ToString("G4", CultureInfo.InvariantCulture));
+            else ticks.AddMinor(Math.Log10(value));
+        }
+
+        plot.Axes.Left.TickGenerator = ticks;
     }
 
     private static void Save(string path, string title, string xLabel, string yLabel, PlotSeries[] series, Action<Plot> style)
