@@ -160,6 +160,8 @@ public sealed class CliTests : IDisposable
         Assert.Equal(["training.steps", "training.precision"], config.History.Select(c => c.Setting));
         Assert.Equal(Path.GetFullPath(pictures), config.Data.Path);
         Assert.Equal(3, ConfigJson.Load<TrainingState>(Path.Combine(CheckpointStore.Resolve(run), CheckpointFiles.State)).Step);
+        var info = CliRunner.Run("info", run, "--json");
+        Assert.Contains("\"setting\": \"training.precision\"", info.Stdout);
     }
 
     public void Dispose() => temp.Dispose();
