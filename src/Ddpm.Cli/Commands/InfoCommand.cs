@@ -39,6 +39,11 @@ internal static class InfoCommand
             var t = config.Training;
             Row("training", string.Create(CultureInfo.InvariantCulture,
                 $"{t.Steps:N0} steps, batch {t.BatchSize}×{t.GradientAccumulation}, Adam lr {t.LearningRate}, warm-up {t.WarmupSteps}, clip {t.GradientClip}, EMA {t.EmaDecay}, seed {t.Seed}, {t.Precision}"));
+            foreach (var c in config.History)
+            {
+                Row("changed", string.Create(CultureInfo.InvariantCulture,
+                    $"{c.Setting} {c.From ?? "default"} → {c.To} at step {c.Step:N0} ({c.Time.UtcDateTime:yyyy-MM-dd HH:mm} UTC)"));
+            }
             if (state is not null)
             {
                 Row("step", state.Step.ToString("N0", CultureInfo.InvariantCulture));

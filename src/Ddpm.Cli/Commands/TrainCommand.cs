@@ -48,17 +48,57 @@ internal static class TrainCommand
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var runDir = parse.GetValue(output)!;
-            var kind = DatasetNames.Parse(parse.GetValue(dataset)!);
-            RunConfig config;
+            var dataPath = parse.GetValue(data) is { } d ? Path.GetFullPath(d) : null;
+            ByteImageDataset images;
+            TrainingRun run;
             if (parse.GetValue(resume))
             {
                 var existing = Path.Combine(runDir, CheckpointFiles.Config);
                 if (!File.Exists(existing)) throw new FileNotFoundException($"{runDir}: nothing to resume (no {CheckpointFiles.Config}).");
-                config = ConfigJson.Load<RunConfig>(existing);
-                kind = DatasetNames.Parse(config.Data.Dataset);
+                var saved = RunConfig.Load(existing);
+                var t0 = saved.Training;
+                var fixedSettings = new FixedSetting[]
+                {
+                    new(dataset, saved.Data.Dataset, parse.GetValue(dataset)),
+                    new(imageSize, saved.Data.ImageSize, parse.GetValue(imageSize)),
+                    new(channels, saved.Data.Channels, parse.GetValue(channels)),
+                    new(preset, saved.Preset ?? "custom", parse.GetValue(preset)),
+                    new(timesteps, saved.Diffusion.Schedule.Timesteps, parse.GetValue(timesteps)),
+                    new(schedule, saved.Diffusion.Schedule.Kind, ScheduleCommand.ParseKind(parse.GetValue(schedule)!)),
+                    new(batchSize, t0.BatchSize, parse.GetValue(batchSize)),
+                    new(gradAccum, t0.GradientAccumulation, parse.GetValue(gradAccum)),
+                    new(lr, t0.LearningRate, parse.GetValue(lr)),
+                    new(warmup, t0.WarmupSteps, parse.GetValue(warmup)),
+                    new(emaDecay, t0.EmaDecay, parse.GetValue(emaDecay)),
+                    new(flip, t0.RandomFlip ?? DatasetNames.DefaultRandomFlip(saved.Data.Dataset), parse.GetValue(flip)),
+                    new(seed, t0.Seed, parse.GetValue(seed)),
+                };
+                foreach (var setting in fixedSettings)
+                {
+                    if (Given(parse, setting.Option) && !setting.Agrees)
+                    {
+                        CliErrors.Report(string.Create(CultureInfo.InvariantCulture,
+                            $"{setting.Option.Name} {Text(setting.Given)} contradicts the run in {runDir}, which was started with {Text(setting.Saved)}; resume without it, or start a new run in another --out."));
+                        return CliErrors.Usage;
+                    }
+                }
+                var changes = new ResumeChanges
+                {
+                    Steps = parse.GetValue(steps),
+                    Precision = Given(parse, precision) ? ParsePrecision(parse.GetValue(precision)!) : null,
+                    SampleEvery = parse.GetValue(sampleEvery),
+                    SampleCount = parse.GetValue(sampleCount),
+                    CheckpointEvery = parse.GetValue(checkpointEvery),
+                    DataPath = dataPath is not null && (saved.Data.Path is null || Path.GetFullPath(saved.Data.Path) != dataPath) ? dataPath : null,
+                };
+                images = Datasets.Open(DatasetNames.Parse(saved.Data.Dataset), changes.DataPath ?? saved.Data.Path, saved.Data.ImageSize, train: true, saved.Data.Channels);
+                run = TrainingRun.Resume(runDir, images, changes);
+                foreach (var change in run.Trainer.Config.History.Skip(saved.History.Count))
+                    Console.WriteLine($"Changed {change.Setting}: {change.From ?? "default"} → {change.To}");
             }
             else
             {
+                var kind = DatasetNames.Parse(parse.GetValue(dataset)!);
                 var presetName = parse.GetValue(preset)!;
                 var defaults = TrainingConfig.ForPreset(presetName);
                 var training = defaults with
@@ -74,9 +114,9 @@ internal static class TrainCommand
                     SampleEvery = parse.GetValue(sampleEvery) ?? defaults.SampleEvery,
                     SampleCount = parse.GetValue(sampleCount) ?? defaults.SampleCount,
                     CheckpointEvery = parse.GetValue(checkpointEvery) ?? defaults.CheckpointEvery,
-                    Precision = parse.GetValue(precision) == "bf16" ? Precision.Bf16 : Precision.Fp32,
+                    Precision = ParsePrecision(parse.GetValue(precision)!),
                 };
-                config = new RunConfig
+                var config = new RunConfig
                 {
                     Preset = presetName,
                     Model = UNetConfig.FromPreset(presetName),
@@ -85,26 +125,22 @@ internal static class TrainCommand
                         Schedule = new ScheduleConfig { Kind = ScheduleCommand.ParseKind(parse.GetValue(schedule)!), Timesteps = parse.GetValue(timesteps) },
                     },
                     Training = training,
-                    Data = new DataConfig { Dataset = DatasetNames.Of(kind), Path = parse.GetValue(data) },
+                    // The full path, so that the run resumes from any working directory.
+                    Data = new DataConfig { Dataset = DatasetNames.Of(kind), Path = dataPath },
                 };
                 config.Validate();
-            }
-
-            var images = Datasets.Open(kind, config.Data.Path, parse.GetValue(imageSize), train: true, parse.GetValue(channels));
-            OutputPaths.EnsureWritableDirectory(runDir);
-            if (!parse.GetValue(resume))
-            {
+                images = Datasets.Open(kind, config.Data.Path, parse.GetValue(imageSize), train: true, parse.GetValue(channels));
+                OutputPaths.EnsureWritableDirectory(runDir);
                 // A preset fixes the architecture; the image shape comes from the data.
                 config = config with { Model = config.Model with { ImageSize = images.Height, InChannels = images.Channels, OutChannels = images.Channels } };
+                run = TrainingRun.Start(runDir, config, images);
             }
+            using var ownedRun = run;
             var limit = parse.GetValue(timeLimit) is { } minutes ? TimeSpan.FromMinutes(minutes) : (TimeSpan?)null;
-            using var run = parse.GetValue(resume)
-                ? TrainingRun.Resume(runDir, images, parse.GetValue(steps))
-                : TrainingRun.Start(runDir, config, images);
             var t = run.Trainer;
             var limitText = limit is { } l ? string.Create(CultureInfo.InvariantCulture, $", for at most {l.TotalMinutes:0.#} min") : "";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Training {config.Preset ?? "custom"} U-Net ({t.Model.ParameterCount:N0} parameters) on {config.Data.Dataset} ({images.Count:N0} images) from step {t.Step} to {t.Config.Training.Steps}, batch {t.Config.Training.BatchSize}×{t.Config.Training.GradientAccumulation}{limitText}; run folder {run.RunDirectory}"));
+                $"Training {t.Config.Preset ?? "custom"} U-Net ({t.Model.ParameterCount:N0} parameters) on {t.Config.Data.Dataset} ({images.Count:N0} images) from step {t.Step} to {t.Config.Training.Steps}, batch {t.Config.Training.BatchSize}×{t.Config.Training.GradientAccumulation}{limitText}; run folder {run.RunDirectory}"));
 
             using var interrupt = new InterruptSignals();
             var outcome = ProgressDisplay.Run("train", t.Config.Training.Steps, sink =>
@@ -119,6 +155,26 @@ internal static class TrainCommand
             return outcome.Stop == TrainingStop.Cancelled ? CliErrors.Interrupted : CliErrors.Ok;
         }));
         return command;
+    }
+
+    private static Precision ParsePrecision(string name) => name == "bf16" ? Precision.Bf16 : Precision.Fp32;
+
+    /// <summary>Whether the user typed <paramref name="option"/> (rather than it taking its default).</summary>
+    private static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
+
+    private static string Text(object? value) => value switch
+    {
+        null => "none",
+        Enum e => e.ToString().ToLowerInvariant(),
+        bool b => b ? "true" : "false",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    /// <summary>A setting fixed at a run's start: the value saved in <c>config.json</c> and the one given now.</summary>
+    private sealed record FixedSetting(Option Option, object? Saved, object? Given)
+    {
+        public bool Agrees => Saved is string a && Given is string b ? string.Equals(a, b, StringComparison.OrdinalIgnoreCase) : Equals(Saved, Given);
     }
 
     private sealed class TrainingReporter(IProgressSink sink) : IProgress<TrainingEvent>

@@ -15,6 +15,15 @@ public sealed record DataConfig
 
     /// <summary>Images in the training split.</summary>
     public int Images { get; init; }
+
+    /// <summary>
+    /// Side of the square images as the data set was opened (after any resizing); null in runs written before it was
+    /// recorded, where it equals the model's <see cref="UNetConfig.ImageSize"/>.
+    /// </summary>
+    public int? ImageSize { get; init; }
+
+    /// <summary>Channels of the images as the data set was opened (1 or 3); null in older runs: the model's <see cref="UNetConfig.InChannels"/>.</summary>
+    public int? Channels { get; init; }
 }
 
 /// <summary>Everything that defines a run, saved as <c>config.json</c> beside the weights (diffusers' config-as-data).</summary>
@@ -37,6 +46,27 @@ public sealed record RunConfig
 
     /// <summary>The training data.</summary>
     public DataConfig Data { get; init; } = new();
+
+    /// <summary>Settings changed when the run was resumed, oldest first (empty if none was).</summary>
+    public IReadOnlyList<ConfigChange> History { get; init; } = [];
+
+    /// <summary>
+    /// Reads a run's <c>config.json</c>. Fields that older versions did not write take the values those runs implied
+    /// (the data's image size and channels are the model's), so every run written by an earlier version still resumes.
+    /// </summary>
+    public static RunConfig Load(string path)
+    {
+        var config = ConfigJson.Load<RunConfig>(path);
+        return config with
+        {
+            Data = config.Data with
+            {
+                ImageSize = config.Data.ImageSize ?? config.Model.ImageSize,
+                Channels = config.Data.Channels ?? config.Model.InChannels,
+            },
+            History = config.History ?? [],
+        };
+    }
 
     /// <summary>Validates every part; throws <see cref="ArgumentException"/> with a one-line reason.</summary>
     public RunConfig Validate()

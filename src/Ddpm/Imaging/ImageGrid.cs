@@ -18,8 +18,8 @@ public static class ImageGrid
         if (height < 1 || width < 1) throw new ArgumentException($"Images must be at least 1×1 pixels (got {height}×{width}).");
         var columns = Math.Min(options.Columns ?? CeilingSqrt(count), count);
         var rows = (count + columns - 1) / columns;
-        long cellWidth = (long)width * options.Scale;
-        long cellHeight = (long)height * options.Scale;
+        var cellWidth = (long)width * options.Scale;
+        var cellHeight = (long)height * options.Scale;
         var gridWidth = columns * cellWidth + (columns + 1L) * options.Padding;
         var gridHeight = rows * cellHeight + (rows + 1L) * options.Padding;
         if (gridWidth * gridHeight * 3 > ByteImages.MaxBytes)

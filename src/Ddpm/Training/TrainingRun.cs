@@ -41,7 +41,7 @@ public sealed class TrainingRun : IDisposable
     /// </summary>
     public static TrainingRun Start(string runDirectory, RunConfig config, IDataset dataset)
     {
-        config = config with { Data = config.Data with { Images = dataset.Count } };
+        config = config with { Data = config.Data with { Images = dataset.Count, ImageSize = dataset.Height, Channels = dataset.Channels } };
         config.Validate();
         var configPath = Path.Combine(runDirectory, CheckpointFiles.Config);
         if (File.Exists(configPath) || new CheckpointStore(runDirectory).Latest is not null)
@@ -60,24 +60,30 @@ public sealed class TrainingRun : IDisposable
     }
 
     /// <summary>
-    /// Resumes the run in <paramref name="runDirectory"/> from its latest checkpoint (or from the start if it has none).
-    /// <paramref name="steps"/>, when given, changes the number of steps to train to.
+    /// Resumes the run in <paramref name="runDirectory"/> from its latest checkpoint (or from the start if it has none),
+    /// on <paramref name="dataset"/>, which must hold as many images, of the same shape, as the run was started on.
+    /// <paramref name="changes"/>, when given, changes the settings that may change (total steps, precision, sample and
+    /// checkpoint cadence, data location); each real change is written to <c>config.json</c> and recorded in its
+    /// <see cref="RunConfig.History"/>. Without changes the run continues bit-identically.
     /// </summary>
-    public static TrainingRun Resume(string runDirectory, IDataset dataset, long? steps = null)
+    public static TrainingRun Resume(string runDirectory, IDataset dataset, ResumeChanges? changes = null)
     {
         var configPath = Path.Combine(runDirectory, CheckpointFiles.Config);
         if (!File.Exists(configPath)) throw new FileNotFoundException($"{runDirectory}: not a run folder (no {CheckpointFiles.Config}).", configPath);
-        var config = ConfigJson.Load<RunConfig>(configPath);
-        if (steps is { } s)
+        var saved = RunConfig.Load(configPath);
+        if (saved.Data.Images > 0 && dataset.Count != saved.Data.Images)
         {
-            config = config with { Training = config.Training with { Steps = s } };
-            ConfigJson.Save(config, configPath);
+            throw new ArgumentException(
+                $"The data set '{dataset.Name}' has {dataset.Count} images but the run in {runDirectory} was trained on {saved.Data.Images}; resume it on the same data.");
         }
+        var latest = new CheckpointStore(runDirectory).Latest;
+        var step = latest is null ? 0 : ConfigJson.Load<TrainingState>(Path.Combine(latest, CheckpointFiles.State)).Step;
+        var config = changes is null ? saved : changes.ApplyTo(saved, step, DateTimeOffset.UtcNow);
         var trainer = new Trainer(config, dataset);
         try
         {
-            var latest = new CheckpointStore(runDirectory).Latest;
             if (latest is not null) trainer.RestoreCheckpoint(latest);
+            if (config.History.Count != saved.History.Count) ConfigJson.Save(config, configPath);
             return new TrainingRun(runDirectory, trainer);
         }
         catch

@@ -9,11 +9,11 @@ namespace Ddpm.Tests.Checkpoints;
 
 public sealed class DiffusionModelTests : IDisposable
 {
-    private readonly string root = TinyRuns.TempDir();
+    private readonly TempFolder temp = new();
 
     private string TrainedRun()
     {
-        var dir = Path.Combine(root, "run");
+        var dir = Path.Combine(temp.Path, "run");
         using var run = TrainingRun.Start(dir, TinyRuns.Config(steps: 3), TinyRuns.Data());
         run.Train();
         return dir;
@@ -22,7 +22,7 @@ public sealed class DiffusionModelTests : IDisposable
     [Fact]
     public void Checkpoint_round_trip_restores_the_ema_and_raw_weights()
     {
-        var dir = Path.Combine(root, "rt");
+        var dir = Path.Combine(temp.Path, "rt");
         using var run = TrainingRun.Start(dir, TinyRuns.Config(steps: 3), TinyRuns.Data());
         run.Train();
         using var ema = DiffusionModel.Load(dir);
@@ -42,7 +42,7 @@ public sealed class DiffusionModelTests : IDisposable
     public void A_folder_with_only_config_and_ema_weights_samples()
     {
         var source = CheckpointStore.Resolve(TrainedRun());
-        var published = Path.Combine(root, "published");
+        var published = Path.Combine(temp.Path, "published");
         Directory.CreateDirectory(published);
         foreach (var f in new[] { CheckpointFiles.Config, CheckpointFiles.Ema }) File.Copy(Path.Combine(source, f), Path.Combine(published, f));
         using var model = DiffusionModel.Load(published);
@@ -72,12 +72,12 @@ public sealed class DiffusionModelTests : IDisposable
     [Fact]
     public void Missing_or_broken_checkpoints_are_clear_errors()
     {
-        Assert.Throws<FileNotFoundException>(() => DiffusionModel.Load(Path.Combine(root, "nothing-here")));
-        var empty = Path.Combine(root, "empty");
+        Assert.Throws<FileNotFoundException>(() => DiffusionModel.Load(Path.Combine(temp.Path, "nothing-here")));
+        var empty = Path.Combine(temp.Path, "empty");
         Directory.CreateDirectory(empty);
         Assert.Contains("no complete checkpoint", Assert.Throws<FileNotFoundException>(() => DiffusionModel.Load(empty)).Message);
         var source = CheckpointStore.Resolve(TrainedRun());
-        var broken = Path.Combine(root, "broken");
+        var broken = Path.Combine(temp.Path, "broken");
         Directory.CreateDirectory(broken);
         File.Copy(Path.Combine(source, CheckpointFiles.Config), Path.Combine(broken, CheckpointFiles.Config));
         File.WriteAllBytes(Path.Combine(broken, CheckpointFiles.Ema), [1, 2, 3]);
@@ -86,14 +86,5 @@ public sealed class DiffusionModelTests : IDisposable
         Assert.Throws<InvalidDataException>(() => DiffusionModel.Load(broken));
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => temp.Dispose();
 }

@@ -7,7 +7,7 @@ namespace Ddpm.Tests.Cli;
 /// <summary>The ddpm tool end to end: output, and one clear line plus a non-zero exit for every bad input.</summary>
 public sealed class CliTests : IDisposable
 {
-    private readonly string root = TinyRuns.TempDir();
+    private readonly TempFolder temp = new();
 
     private static void AssertOneLineError(CliRunner.Result r, string expected)
     {
@@ -21,7 +21,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Schedule_prints_the_columns_and_writes_a_plot()
     {
-        var plot = Path.Combine(root, "schedule.png");
+        var plot = Path.Combine(temp.Path, "schedule.png");
         var r = CliRunner.Run("schedule", "--format", "csv", "--timesteps", "10", "--plot", plot);
         Assert.Equal(0, r.ExitCode);
         var lines = r.Stdout.Trim().Split('\n');
@@ -48,7 +48,7 @@ public sealed class CliTests : IDisposable
     {
         AssertOneLineError(CliRunner.Run("train", "--steps", "-5"), "--steps");
         AssertOneLineError(CliRunner.Run("train", "--dataset", "imagenet"), "imagenet");
-        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", root, "--sampler", "euler"), "euler");
+        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", temp.Path, "--sampler", "euler"), "euler");
         AssertOneLineError(CliRunner.Run("frobnicate"), "frobnicate");
         AssertOneLineError(CliRunner.Run("schedule", "--beta-start", "0.5", "--beta-end", "0.1"), "beta-end");
     }
@@ -56,27 +56,27 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Missing_data_is_a_one_line_error_naming_the_file()
     {
-        var missing = Path.Combine(root, "no-such-folder");
-        AssertOneLineError(CliRunner.Run("train", "--dataset", "mnist", "--data", missing, "--out", Path.Combine(root, "run")), "no-such-folder");
-        Assert.False(Directory.Exists(Path.Combine(root, "run")));
+        var missing = Path.Combine(temp.Path, "no-such-folder");
+        AssertOneLineError(CliRunner.Run("train", "--dataset", "mnist", "--data", missing, "--out", Path.Combine(temp.Path, "run")), "no-such-folder");
+        Assert.False(Directory.Exists(Path.Combine(temp.Path, "run")));
     }
 
     [Fact]
     public void Missing_checkpoint_is_a_one_line_error()
     {
-        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", Path.Combine(root, "nothing")), "nothing");
-        AssertOneLineError(CliRunner.Run("info", Path.Combine(root, "nothing")), "nothing");
+        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", Path.Combine(temp.Path, "nothing")), "nothing");
+        AssertOneLineError(CliRunner.Run("info", Path.Combine(temp.Path, "nothing")), "nothing");
     }
 
     [Fact]
     public void Sample_and_info_work_on_a_trained_run_and_unwritable_output_is_an_error()
     {
-        var run = Path.Combine(root, "run");
+        var run = Path.Combine(temp.Path, "run");
         using (var training = TrainingRun.Start(run, TinyRuns.Config(steps: 2), TinyRuns.Data())) training.Train();
 
-        var grid = Path.Combine(root, "grid.png");
-        var dir = Path.Combine(root, "singles");
-        var gif = Path.Combine(root, "x0.gif");
+        var grid = Path.Combine(temp.Path, "grid.png");
+        var dir = Path.Combine(temp.Path, "singles");
+        var gif = Path.Combine(temp.Path, "x0.gif");
         var r = CliRunner.Run("sample", "--checkpoint", run, "--count", "5", "--batch-size", "2", "--sampler", "ddim", "--steps", "4",
             "--out", grid, "--out-dir", dir, "--progressive", gif);
         Assert.True(r.ExitCode == 0, r.Stderr);
@@ -90,18 +90,18 @@ public sealed class CliTests : IDisposable
         Assert.Contains("step", info.Stdout);
         Assert.Contains("tiny", info.Stdout);
 
-        var published = Path.Combine(root, "published");
+        var published = Path.Combine(temp.Path, "published");
         var export = CliRunner.Run("export", run, "--out", published);
         Assert.True(export.ExitCode == 0, export.Stderr);
         Assert.Equal(["config.json", "ema.safetensors", "state.json"], Directory.GetFiles(published).Select(Path.GetFileName).Order());
-        var fromExport = CliRunner.Run("sample", "--checkpoint", published, "--count", "2", "--sampler", "ddim", "--steps", "3", "--out", Path.Combine(root, "p.png"));
+        var fromExport = CliRunner.Run("sample", "--checkpoint", published, "--count", "2", "--sampler", "ddim", "--steps", "3", "--out", Path.Combine(temp.Path, "p.png"));
         Assert.True(fromExport.ExitCode == 0, fromExport.Stderr);
 
-        var blocker = Path.Combine(root, "a-file");
+        var blocker = Path.Combine(temp.Path, "a-file");
         File.WriteAllText(blocker, "x");
         AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--count", "1", "--sampler", "ddim", "--steps", "2",
             "--out", Path.Combine(blocker, "grid.png")), "a-file");
-        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--out", Path.Combine(root, "grid.jpg")), ".png");
+        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--out", Path.Combine(temp.Path, "grid.jpg")), ".png");
         AssertOneLineError(CliRunner.Run("train", "--out", Path.Combine(blocker, "run"), "--steps", "1"), "a-file");
     }
 
@@ -109,11 +109,11 @@ public sealed class CliTests : IDisposable
     public void Interrupting_training_writes_a_checkpoint_and_resume_continues_from_it()
     {
         // A small MNIST-format data set of the tests' own.
-        var data = Path.Combine(root, "mnist");
+        var data = Path.Combine(temp.Path, "mnist");
         Directory.CreateDirectory(data);
         File.WriteAllBytes(Path.Combine(data, "train-images-idx3-ubyte"), Ddpm.Tests.Data.TestData.IdxImages(32, 28, 28));
         File.WriteAllBytes(Path.Combine(data, "train-labels-idx1-ubyte"), Ddpm.Tests.Data.TestData.IdxLabels(Enumerable.Range(0, 32).Select(i => i % 10).ToList()));
-        var run = Path.Combine(root, "interrupted");
+        var run = Path.Combine(temp.Path, "interrupted");
         var metrics = Path.Combine(run, "metrics.csv");
         var r = CliRunner.Run(["train", "--dataset", "mnist", "--data", data, "--out", run, "--steps", "100000", "--batch-size", "4", "--sample-every", "0", "--sample-count", "2"],
             whileRunning: pid =>
@@ -132,14 +132,37 @@ public sealed class CliTests : IDisposable
         Assert.Contains($"from step {state.Step} to {state.Step + 2}", resumed.Stdout);
     }
 
-    public void Dispose()
+    [Fact]
+    public void A_folder_run_resumes_without_its_shape_refuses_contradictions_and_records_safe_changes()
     {
-        try
-        {
-            Directory.Delete(root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        var pictures = Path.Combine(temp.Path, "pictures");
+        for (var i = 0; i < 6; i++)
+            Ddpm.Tests.Data.TestData.WriteImage(temp.WritableFile(Path.Combine("pictures", $"{i}.png")), 12, 10, (x, y) => new SkiaSharp.SKColor((byte)(x * 20 + i), (byte)(y * 20), 90));
+        var run = Path.Combine(temp.Path, "folder-run");
+        var started = CliRunner.Run("train", "--dataset", "folder", "--data", pictures, "--image-size", "8", "--channels", "1", "--out", run,
+            "--steps", "2", "--batch-size", "4", "--sample-every", "0", "--sample-count", "1");
+        Assert.True(started.ExitCode == 0, started.Stderr);
+
+        var contradiction = CliRunner.Run("train", "--resume", "--out", run, "--image-size", "16");
+        Assert.Equal(2, contradiction.ExitCode);
+        AssertOneLineError(contradiction, "--image-size 16 contradicts the run in");
+        Assert.Contains("started with 8;", contradiction.Stderr);
+        AssertOneLineError(CliRunner.Run("train", "--resume", "--out", run, "--batch-size", "8"), "--batch-size 8 contradicts");
+        AssertOneLineError(CliRunner.Run("train", "--resume", "--out", run, "--dataset", "mnist"), "--dataset mnist contradicts");
+
+        // Neither --image-size nor --channels is repeated; an option given as saved is no contradiction.
+        var resumed = CliRunner.Run("train", "--resume", "--out", run, "--steps", "3", "--precision", "bf16", "--batch-size", "4");
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Contains("from step 2 to 3", resumed.Stdout);
+        Assert.Contains("Changed training.precision: fp32 → bf16", resumed.Stdout);
+        var config = RunConfig.Load(Path.Combine(run, CheckpointFiles.Config));
+        Assert.Equal((3L, Precision.Bf16), (config.Training.Steps, config.Training.Precision));
+        Assert.Equal(["training.steps", "training.precision"], config.History.Select(c => c.Setting));
+        Assert.Equal(Path.GetFullPath(pictures), config.Data.Path);
+        Assert.Equal(3, ConfigJson.Load<TrainingState>(Path.Combine(CheckpointStore.Resolve(run), CheckpointFiles.State)).Step);
+        var info = CliRunner.Run("info", run, "--json");
+        Assert.Contains("\"setting\": \"training.precision\"", info.Stdout);
     }
+
+    public void Dispose() => temp.Dispose();
 }

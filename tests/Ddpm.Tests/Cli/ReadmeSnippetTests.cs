@@ -59,7 +59,8 @@ public sealed partial class ReadmeSnippetTests
     public void Snippet_runs(int index)
     {
         var code = ReadSnippets()[index];
-        var work = TinyRuns.TempDir();
+        using var temp = new TempFolder();
+        var work = temp.Path;
         var previous = Environment.CurrentDirectory;
         try
         {
@@ -73,13 +74,6 @@ public sealed partial class ReadmeSnippetTests
         finally
         {
             Environment.CurrentDirectory = previous;
-            try
-            {
-                Directory.Delete(work, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
         }
     }
 }

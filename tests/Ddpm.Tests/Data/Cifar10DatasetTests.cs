@@ -1,4 +1,5 @@
 using Ddpm.Data;
+using Ddpm.Tests.TestSupport;
 
 namespace Ddpm.Tests.Data;
 
@@ -11,7 +12,7 @@ public sealed class Cifar10DatasetTests : IDisposable
     [Fact]
     public void Reads_label_then_red_green_blue_planes()
     {
-        var file = temp.File("batch.bin");
+        var file = temp.WritableFile("batch.bin");
         File.WriteAllBytes(file, TestData.CifarRecords(3, firstImage: 4));
 
         var dataset = Cifar10Dataset.Load([file]);
@@ -31,8 +32,8 @@ public sealed class Cifar10DatasetTests : IDisposable
     public void Loads_the_train_and_test_batches_of_a_folder_or_its_archive_subfolder()
     {
         var root = Path.Combine(temp.Path, Cifar10Dataset.ArchiveFolder);
-        for (var b = 0; b < 5; b++) File.WriteAllBytes(temp.File(Path.Combine(root, $"data_batch_{b + 1}.bin")), TestData.CifarRecords(2, firstImage: 2 * b));
-        File.WriteAllBytes(temp.File(Path.Combine(root, "test_batch.bin")), TestData.CifarRecords(1));
+        for (var b = 0; b < 5; b++) File.WriteAllBytes(temp.WritableFile(Path.Combine(root, $"data_batch_{b + 1}.bin")), TestData.CifarRecords(2, firstImage: 2 * b));
+        File.WriteAllBytes(temp.WritableFile(Path.Combine(root, "test_batch.bin")), TestData.CifarRecords(1));
 
         var train = Cifar10Dataset.Load(temp.Path);
         var test = Cifar10Dataset.Load(root, train: false);
@@ -48,7 +49,7 @@ public sealed class Cifar10DatasetTests : IDisposable
     {
         for (var b = 1; b <= 5; b++)
         {
-            if (b != 3) File.WriteAllBytes(temp.File($"data_batch_{b}.bin"), TestData.CifarRecords(1));
+            if (b != 3) File.WriteAllBytes(temp.WritableFile($"data_batch_{b}.bin"), TestData.CifarRecords(1));
         }
 
         var e = Assert.Throws<DataException>(() => Cifar10Dataset.Load(temp.Path));
@@ -59,7 +60,7 @@ public sealed class Cifar10DatasetTests : IDisposable
     [Fact]
     public void A_truncated_batch_gives_expected_and_found_sizes()
     {
-        var file = temp.File("data_batch_1.bin");
+        var file = temp.WritableFile("data_batch_1.bin");
         File.WriteAllBytes(file, TestData.CifarRecords(2)[..5000]);
 
         var e = Assert.Throws<DataException>(() => Cifar10Dataset.Load([file]));
@@ -70,11 +71,11 @@ public sealed class Cifar10DatasetTests : IDisposable
     [Fact]
     public void A_bad_label_or_an_empty_file_is_an_error()
     {
-        var bad = temp.File("bad.bin");
+        var bad = temp.WritableFile("bad.bin");
         var records = TestData.CifarRecords(2);
         records[Cifar10Dataset.RecordSize] = 200; // label of record 1
         File.WriteAllBytes(bad, records);
-        var empty = temp.File("empty.bin");
+        var empty = temp.WritableFile("empty.bin");
         File.WriteAllBytes(empty, []);
 
         Assert.Equal($"{bad}: record 1: label 200 is outside 0..9", Assert.Throws<DataException>(() => Cifar10Dataset.Load([bad])).Message);

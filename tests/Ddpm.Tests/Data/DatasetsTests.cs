@@ -1,4 +1,5 @@
 using Ddpm.Data;
+using Ddpm.Tests.TestSupport;
 
 namespace Ddpm.Tests.Data;
 
@@ -10,8 +11,8 @@ public sealed class DatasetsTests : IDisposable
 
     private void WriteIdxSplit(bool train, int count, int side)
     {
-        File.WriteAllBytes(temp.File(IdxDataset.StandardFileName(train, labels: false)), TestData.Gzip(TestData.IdxImages(count, side, side)));
-        File.WriteAllBytes(temp.File(IdxDataset.StandardFileName(train, labels: true)), TestData.Gzip(TestData.IdxLabels([.. Enumerable.Range(0, count).Select(i => i % 10)])));
+        File.WriteAllBytes(temp.WritableFile(IdxDataset.StandardFileName(train, labels: false)), TestData.Gzip(TestData.IdxImages(count, side, side)));
+        File.WriteAllBytes(temp.WritableFile(IdxDataset.StandardFileName(train, labels: true)), TestData.Gzip(TestData.IdxLabels([.. Enumerable.Range(0, count).Select(i => i % 10)])));
     }
 
     [Fact]
@@ -45,8 +46,8 @@ public sealed class DatasetsTests : IDisposable
     [Fact]
     public void Opens_cifar10_and_folders()
     {
-        File.WriteAllBytes(temp.File("cifar/test_batch.bin"), TestData.CifarRecords(2));
-        TestData.WriteImage(temp.File("pics/a.png"), 10, 10, (_, _) => SkiaSharp.SKColors.White);
+        File.WriteAllBytes(temp.WritableFile("cifar/test_batch.bin"), TestData.CifarRecords(2));
+        TestData.WriteImage(temp.WritableFile("pics/a.png"), 10, 10, (_, _) => SkiaSharp.SKColors.White);
 
         var cifar = Datasets.Open(DatasetKind.Cifar10, Path.Combine(temp.Path, "cifar"), train: false);
         var pics = Datasets.Open(DatasetKind.Folder, Path.Combine(temp.Path, "pics"));

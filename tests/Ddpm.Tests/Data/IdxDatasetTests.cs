@@ -1,4 +1,5 @@
 using Ddpm.Data;
+using Ddpm.Tests.TestSupport;
 
 namespace Ddpm.Tests.Data;
 
@@ -15,8 +16,8 @@ public sealed class IdxDatasetTests : IDisposable
 
     private (string Images, string Labels) Write(bool gzip, string imagesName = "images-idx3-ubyte", string labelsName = "labels-idx1-ubyte")
     {
-        var images = temp.File(imagesName);
-        var labels = temp.File(labelsName);
+        var images = temp.WritableFile(imagesName);
+        var labels = temp.WritableFile(labelsName);
         var imageBytes = TestData.IdxImages(Count, Rows, Columns);
         var labelBytes = TestData.IdxLabels(Labels);
         File.WriteAllBytes(images, gzip ? TestData.Gzip(imageBytes) : imageBytes);
@@ -74,8 +75,8 @@ public sealed class IdxDatasetTests : IDisposable
     [Fact]
     public void Loads_a_split_by_its_standard_file_names()
     {
-        File.WriteAllBytes(temp.File("t10k-images-idx3-ubyte.gz"), TestData.Gzip(TestData.IdxImages(Count, Rows, Columns)));
-        File.WriteAllBytes(temp.File("t10k-labels-idx1-ubyte"), TestData.IdxLabels(Labels)); // raw, without .gz
+        File.WriteAllBytes(temp.WritableFile("t10k-images-idx3-ubyte.gz"), TestData.Gzip(TestData.IdxImages(Count, Rows, Columns)));
+        File.WriteAllBytes(temp.WritableFile("t10k-labels-idx1-ubyte"), TestData.IdxLabels(Labels)); // raw, without .gz
 
         var dataset = IdxDataset.LoadSplit(temp.Path, train: false, "digits", Datasets.MnistClasses);
 
@@ -103,7 +104,7 @@ public sealed class IdxDatasetTests : IDisposable
     [InlineData(false)]
     public void Truncated_images_give_expected_and_found_sizes(bool gzip)
     {
-        var images = temp.File("train-images-idx3-ubyte.gz");
+        var images = temp.WritableFile("train-images-idx3-ubyte.gz");
         var full = TestData.IdxImages(Count, Rows, Columns);
         var cut = full[..(full.Length - 7)];
         File.WriteAllBytes(images, gzip ? TestData.Gzip(cut) : cut);
@@ -116,7 +117,7 @@ public sealed class IdxDatasetTests : IDisposable
     [Fact]
     public void Trailing_bytes_are_an_error()
     {
-        var images = temp.File("images");
+        var images = temp.WritableFile("images");
         File.WriteAllBytes(images, [.. TestData.IdxImages(Count, Rows, Columns), 1, 2, 3]);
 
         var e = Assert.Throws<DataException>(() => IdxDataset.Load(images));
@@ -127,7 +128,7 @@ public sealed class IdxDatasetTests : IDisposable
     [Fact]
     public void A_header_shorter_than_its_magic_number_is_truncated()
     {
-        var images = temp.File("tiny");
+        var images = temp.WritableFile("tiny");
         File.WriteAllBytes(images, [0, 0]);
 
         var e = Assert.Throws<DataException>(() => IdxDataset.Load(images));
@@ -160,7 +161,7 @@ public sealed class IdxDatasetTests : IDisposable
     [Fact]
     public void Garbage_after_the_gzip_magic_is_bad_gzip()
     {
-        var images = temp.File("garbage.gz");
+        var images = temp.WritableFile("garbage.gz");
         File.WriteAllBytes(images, [0x1f, 0x8b, .. Enumerable.Range(0, 200).Select(i => (byte)(i * 97))]);
 
         var e = Assert.Throws<DataException>(() => IdxDataset.Load(images));
@@ -171,7 +172,7 @@ public sealed class IdxDatasetTests : IDisposable
     [Fact]
     public void A_cut_gzip_stream_is_an_error()
     {
-        var images = temp.File("cut.gz");
+        var images = temp.WritableFile("cut.gz");
         var gz = TestData.Gzip(TestData.IdxImages(50, 8, 8));
         File.WriteAllBytes(images, gz[..(gz.Length / 2)]);
 
@@ -184,7 +185,7 @@ public sealed class IdxDatasetTests : IDisposable
     public void Missing_and_empty_files_name_the_file()
     {
         var missing = Path.Combine(temp.Path, "nowhere-idx3-ubyte.gz");
-        var empty = temp.File("empty");
+        var empty = temp.WritableFile("empty");
         File.WriteAllBytes(empty, []);
 
         Assert.Equal($"{missing}: not found", Assert.Throws<DataException>(() => IdxDataset.Load(missing)).Message);

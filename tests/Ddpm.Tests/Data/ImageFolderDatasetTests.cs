@@ -1,4 +1,5 @@
 using Ddpm.Data;
+using Ddpm.Tests.TestSupport;
 using SkiaSharp;
 
 namespace Ddpm.Tests.Data;
@@ -19,7 +20,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
     [Fact]
     public void A_wide_image_at_its_shorter_side_is_centre_cropped_exactly()
     {
-        TestData.WriteImage(temp.File("wide.png"), 12, 6, Wide);
+        TestData.WriteImage(temp.WritableFile("wide.png"), 12, 6, Wide);
 
         var dataset = ImageFolderDataset.Load(temp.Path, imageSize: 6);
 
@@ -41,7 +42,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
     public void A_larger_image_is_scaled_down_by_its_shorter_side_then_cropped()
     {
         // 24×12: red | green (the central 12×12) | blue. Shorter side 12 → 6 halves it; the centre is all green.
-        TestData.WriteImage(temp.File("big.png"), 24, 12, (x, _) => x < 6 ? Red : x >= 18 ? Blue : Green);
+        TestData.WriteImage(temp.WritableFile("big.png"), 24, 12, (x, _) => x < 6 ? Red : x >= 18 ? Blue : Green);
 
         var dataset = ImageFolderDataset.Load(temp.Path, imageSize: 6);
 
@@ -59,7 +60,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
     {
         // A one-pixel black/white checkerboard shrunk 9×: each output pixel centre falls on one source pixel's centre, so
         // point or plain bilinear sampling would give pure black or white; area-aware filtering gives mid grey.
-        TestData.WriteImage(temp.File("checker.png"), 72, 72, (x, y) => (x + y) % 2 == 0 ? SKColors.Black : SKColors.White);
+        TestData.WriteImage(temp.WritableFile("checker.png"), 72, 72, (x, y) => (x + y) % 2 == 0 ? SKColors.Black : SKColors.White);
 
         var dataset = ImageFolderDataset.Load(temp.Path, imageSize: 8, channels: 1);
 
@@ -69,7 +70,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
     [Fact]
     public void A_small_tall_image_is_scaled_up_by_its_shorter_side()
     {
-        TestData.WriteImage(temp.File("tall.png"), 2, 4, (_, _) => new SKColor(90, 160, 230));
+        TestData.WriteImage(temp.WritableFile("tall.png"), 2, 4, (_, _) => new SKColor(90, 160, 230));
 
         var dataset = ImageFolderDataset.Load(temp.Path, imageSize: 5);
 
@@ -81,7 +82,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
     [Fact]
     public void Grey_is_the_BT601_luma_of_the_colour()
     {
-        TestData.WriteImage(temp.File("wide.png"), 12, 6, Wide);
+        TestData.WriteImage(temp.WritableFile("wide.png"), 12, 6, Wide);
 
         var dataset = ImageFolderDataset.Load(temp.Path, imageSize: 6, channels: 1);
 
@@ -100,12 +101,12 @@ public sealed class ImageFolderDatasetTests : IDisposable
     [Fact]
     public void Subfolders_are_classes_in_sorted_order_and_files_are_sorted()
     {
-        TestData.WriteImage(temp.File("dog/b.png"), 4, 4, (_, _) => new SKColor(30, 30, 30));
-        TestData.WriteImage(temp.File("cat/z.png"), 4, 4, (_, _) => new SKColor(20, 20, 20));
-        TestData.WriteImage(temp.File("cat/deeper/a.png"), 4, 4, (_, _) => new SKColor(10, 10, 10));
-        TestData.WriteImage(temp.File("ant/c.jpg"), 4, 4, (_, _) => new SKColor(200, 200, 200), SKEncodedImageFormat.Jpeg);
-        File.WriteAllBytes(temp.File("cat/notes.txt"), [1, 2, 3]);
-        File.WriteAllBytes(temp.File("cat/._z.png"), [1, 2, 3]); // hidden (a macOS resource fork): skipped
+        TestData.WriteImage(temp.WritableFile("dog/b.png"), 4, 4, (_, _) => new SKColor(30, 30, 30));
+        TestData.WriteImage(temp.WritableFile("cat/z.png"), 4, 4, (_, _) => new SKColor(20, 20, 20));
+        TestData.WriteImage(temp.WritableFile("cat/deeper/a.png"), 4, 4, (_, _) => new SKColor(10, 10, 10));
+        TestData.WriteImage(temp.WritableFile("ant/c.jpg"), 4, 4, (_, _) => new SKColor(200, 200, 200), SKEncodedImageFormat.Jpeg);
+        File.WriteAllBytes(temp.WritableFile("cat/notes.txt"), [1, 2, 3]);
+        File.WriteAllBytes(temp.WritableFile("cat/._z.png"), [1, 2, 3]); // hidden (a macOS resource fork): skipped
 
         var dataset = ImageFolderDataset.Load(temp.Path, imageSize: 4);
 
@@ -119,8 +120,8 @@ public sealed class ImageFolderDatasetTests : IDisposable
     [Fact]
     public void Images_at_the_top_level_make_the_folder_unlabelled()
     {
-        TestData.WriteImage(temp.File("top.png"), 4, 4, (_, _) => Red);
-        TestData.WriteImage(temp.File("sub/inner.png"), 4, 4, (_, _) => Blue);
+        TestData.WriteImage(temp.WritableFile("top.png"), 4, 4, (_, _) => Red);
+        TestData.WriteImage(temp.WritableFile("sub/inner.png"), 4, 4, (_, _) => Blue);
 
         var dataset = ImageFolderDataset.Load(temp.Path, imageSize: 4);
 
@@ -132,8 +133,8 @@ public sealed class ImageFolderDatasetTests : IDisposable
     [Fact]
     public void An_undecodable_image_is_named()
     {
-        TestData.WriteImage(temp.File("good.png"), 4, 4, (_, _) => Red);
-        var bad = temp.File("bad.png");
+        TestData.WriteImage(temp.WritableFile("good.png"), 4, 4, (_, _) => Red);
+        var bad = temp.WritableFile("bad.png");
         File.WriteAllBytes(bad, [0x89, (byte)'P', (byte)'N', (byte)'G', 1, 2, 3, 4, 5]);
 
         var e = Assert.Throws<DataException>(() => ImageFolderDataset.Load(temp.Path, imageSize: 4));

@@ -1,4 +1,5 @@
 using Ddpm.Imaging;
+using Ddpm.Tests.TestSupport;
 
 namespace Ddpm.Tests.Imaging;
 
@@ -7,7 +8,7 @@ public class AtomicFileTests
     [Fact]
     public void Write_creates_directories_and_replaces_files_without_leftovers()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var path = dir.File("a/b/c.txt");
         AtomicFile.WriteAllBytes(path, [1, 2, 3]);
         AtomicFile.Write(path, s => s.Write([4, 5]), flushToDisk: true);
@@ -18,7 +19,7 @@ public class AtomicFileTests
     [Fact]
     public void A_failing_writer_leaves_the_old_file_and_no_temporary()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var path = dir.File("keep.txt");
         File.WriteAllText(path, "old");
         Assert.Throws<InvalidOperationException>(() => AtomicFile.Write(path, s =>
@@ -33,7 +34,7 @@ public class AtomicFileTests
     [Fact]
     public void Unwritable_paths_give_an_IOException_naming_the_path()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var file = dir.File("file");
         File.WriteAllText(file, "x");
         var underFile = Path.Combine(file, "x.bin");

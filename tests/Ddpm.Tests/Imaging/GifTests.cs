@@ -1,4 +1,5 @@
 using Ddpm.Imaging;
+using Ddpm.Tests.TestSupport;
 using SkiaSharp;
 using static TorchSharp.torch;
 
@@ -12,7 +13,7 @@ public class GifTests
     [Fact]
     public void Grey_frames_decode_exactly_with_SKCodec()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var frames = Enumerable.Range(0, 3).Select(i => TestImages.Pattern(1, 1, 4, 5) * (1 - 0.5f * i)).ToArray();
         var path = dir.File("grey.gif");
         Gif.Save(frames, path, new GifOptions { DelayMs = 50, LastFrameDelayMs = 700 });
@@ -147,7 +148,7 @@ public class GifTests
     [Fact]
     public void Bad_input_is_rejected_clearly()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         using var small = zeros(1, 4, 4);
         using var large = zeros(1, 5, 4);
         using var twoChannels = zeros(2, 4, 4);

@@ -1,4 +1,5 @@
 using Ddpm.Imaging;
+using Ddpm.Tests.TestSupport;
 using static TorchSharp.torch;
 
 namespace Ddpm.Tests.Imaging;
@@ -10,7 +11,7 @@ public class ImageFilesTests
     [InlineData(3)]
     public void Save_then_load_gives_the_image_back_within_one_step(int channels)
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         using var image = rand(channels, 5, 7, generator: new Generator(42)) * 2 - 1;
         var path = dir.File("image.png");
         ImageFiles.SavePng(image, path);
@@ -23,7 +24,7 @@ public class ImageFilesTests
     [Fact]
     public void Saved_grey_png_has_exact_bytes()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         using var image = TestImages.Make([-1f, 0f, 1f, -0.5f], 1, 1, 2, 2);
         var path = dir.File("grey.png");
         ImageFiles.SavePng(image, path);
@@ -35,7 +36,7 @@ public class ImageFilesTests
     [Fact]
     public void Load_can_force_channels()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var path = dir.File("rgb.png");
         // Pure red, green and blue pixels, then grey 128.
         using var image = TestImages.Make([1f, -1f, -1f, 0f, -1f, 1f, -1f, 0f, -1f, -1f, 1f, 0f], 3, 1, 4);
@@ -53,7 +54,7 @@ public class ImageFilesTests
     [Fact]
     public void SaveEach_writes_zero_padded_numbered_files()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         using var images = TestImages.Pattern(3, 1, 4, 4);
         var paths = ImageFiles.SaveEach(images, dir.File("out"), "sample", startIndex: 98);
         var names = paths.Select(Path.GetFileName).ToArray();
@@ -67,7 +68,7 @@ public class ImageFilesTests
     [Fact]
     public void SavePng_rejects_batches_and_bad_shapes()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         using var batch = zeros(2, 1, 4, 4);
         var e = Assert.Throws<ArgumentException>(() => ImageFiles.SavePng(batch, dir.File("a.png")));
         Assert.Contains("SaveEach", e.Message);
@@ -81,7 +82,7 @@ public class ImageFilesTests
     [Fact]
     public void Unwritable_path_gives_an_IOException_naming_it()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var file = dir.File("plain-file");
         File.WriteAllText(file, "not a directory");
         using var image = zeros(1, 4, 4);
@@ -94,7 +95,7 @@ public class ImageFilesTests
     [Fact]
     public void Loading_a_missing_or_non_image_file_fails_clearly()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         Assert.Throws<FileNotFoundException>(() => ImageFiles.Load(dir.File("missing.png")));
         var text = dir.File("text.png");
         File.WriteAllText(text, "this is not a PNG");
@@ -106,7 +107,7 @@ public class ImageFilesTests
     [Fact]
     public void Load_reads_the_first_frame_of_a_gif()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var path = dir.File("anim.gif");
         using var first = TestImages.Pattern(1, 1, 3, 3);
         using var second = zeros(1, 1, 3, 3);

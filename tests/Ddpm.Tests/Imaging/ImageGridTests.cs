@@ -1,4 +1,5 @@
 using Ddpm.Imaging;
+using Ddpm.Tests.TestSupport;
 using SkiaSharp;
 using static TorchSharp.torch;
 
@@ -88,7 +89,7 @@ public class ImageGridTests
     [Fact]
     public void SavePng_writes_a_png_of_the_grid_size()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         using var images = TestImages.Pattern(5, 3, 4, 4);
         var path = dir.File("nested/grid.png");
         ImageGrid.SavePng(images, path, new GridOptions { Scale = 2 });

@@ -1,4 +1,5 @@
 using Ddpm.Imaging;
+using Ddpm.Tests.TestSupport;
 using SkiaSharp;
 
 namespace Ddpm.Tests.Imaging;
@@ -8,7 +9,7 @@ public class PlotsTests
     [Fact]
     public void LossCurve_writes_a_png_of_the_chart_size()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var steps = Enumerable.Range(0, 400).Select(i => (long)i * 10).ToArray();
         var losses = steps.Select(s => 1.0 / (1 + s / 100.0) + 0.02 * Math.Sin(s)).ToList();
         losses[17] = double.NaN; // a diverged step is skipped, not fatal
@@ -20,7 +21,7 @@ public class PlotsTests
     [Fact]
     public void ScheduleCurves_and_Lines_write_pngs()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var alphaBar = new double[100];
         var product = 1.0;
         for (var t = 0; t < 100; t++) alphaBar[t] = product *= 1 - (1e-4 + t * 2e-4);
@@ -66,7 +67,7 @@ public class PlotsTests
     [Fact]
     public void Bad_input_is_rejected_clearly()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var path = dir.File("x.png");
         Assert.Throws<ArgumentException>(() => Plots.LossCurve([1, 2], [0.5], path));
         Assert.Throws<ArgumentException>(() => Plots.LossCurve([], [], path));

@@ -57,11 +57,4 @@ internal static class TinyRuns
         var labels = Enumerable.Range(0, count).Select(i => i % 10).ToList();
         return new ByteImageDataset("tiny", 1, 8, 8, images, labels);
     }
-
-    public static string TempDir()
-    {
-        var path = Path.Combine(Path.GetTempPath(), "ddpm-tests-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(path);
-        return path;
-    }
 }

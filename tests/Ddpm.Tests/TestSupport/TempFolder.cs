@@ -1,20 +1,23 @@
-namespace Ddpm.Tests.Data;
+namespace Ddpm.Tests.TestSupport;
 
 /// <summary>A fresh folder under the system temp directory, deleted with its contents on dispose.</summary>
 internal sealed class TempFolder : IDisposable
 {
     public TempFolder()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "ddpm-data-tests-" + Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "ddpm-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
     }
 
     public string Path { get; }
 
-    /// <summary>The full path of <paramref name="relative"/>, creating its parent folders.</summary>
-    public string File(string relative)
+    /// <summary>The full path of <paramref name="relative"/>; nothing is created (code under test may have to create its folders).</summary>
+    public string File(string relative) => System.IO.Path.Combine(Path, relative);
+
+    /// <summary>The full path of <paramref name="relative"/>, with its parent folders created, ready to be written.</summary>
+    public string WritableFile(string relative)
     {
-        var full = System.IO.Path.Combine(Path, relative);
+        var full = File(relative);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
         return full;
     }
