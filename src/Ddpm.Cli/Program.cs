@@ -10,6 +10,7 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(SampleCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
+root.Subcommands.Add(ClassifierCommand.Create());
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
