@@ -28,10 +28,12 @@ internal static class ClassifierCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => defaults.BatchSize }.Positive();
         var lr = new Option<double>("--lr") { Description = "Peak AdamW learning rate (cosine decay to 0)", DefaultValueFactory = _ => defaults.LearningRate }.Positive();
         var flip = new Option<bool>("--flip") { Description = "Mirror training images left-right at random" };
+        var widths = new Option<int[]>("--widths") { Description = "Channels of each convolution stage", DefaultValueFactory = _ => [.. new ClassifierConfig().Widths], AllowMultipleArgumentsPerToken = true };
+        var convs = new Option<int>("--convs-per-stage") { Description = "3x3 convolutions per stage", DefaultValueFactory = _ => new ClassifierConfig().ConvsPerStage }.Positive();
         var maxSteps = new Option<int?>("--max-steps") { Description = "Stop after this many steps (a short run)" }.PositiveOrNull();
         var train = new Command("train", "Train a small CNN classifier on Fashion-MNIST or MNIST and save it as a feature extractor.")
         {
-            dataset, data, output, seed, epochs, batchSize, lr, flip, maxSteps,
+            dataset, data, output, seed, epochs, batchSize, lr, flip, widths, convs, maxSteps,
         };
         train.SetAction(parse => CliErrors.Run(() =>
         {
@@ -39,7 +41,7 @@ internal static class ClassifierCommand
             var kind = DatasetNames.Parse(name);
             var trainSet = Datasets.Open(kind, parse.GetValue(data), train: true);
             var testSet = Datasets.Open(kind, parse.GetValue(data), train: false);
-            var config = new ClassifierConfig { Id = $"{name}-classifier" };
+            var config = new ClassifierConfig { Id = $"{name}-classifier", Widths = parse.GetValue(widths)!, ConvsPerStage = parse.GetValue(convs) };
             var options = new ClassifierTrainingOptions
             {
                 Seed = parse.GetValue(seed),
@@ -50,7 +52,7 @@ internal static class ClassifierCommand
                 HorizontalFlip = parse.GetValue(flip),
             };
             var outDir = parse.GetValue(output)!;
-            Console.Error.WriteLine($"Training the {config.Id} ({string.Join("-", config.Widths)}, {config.FeatureDimension}-d features) on {trainSet.Count:N0} images, {options.Epochs} epochs, batch {options.BatchSize}, seed {options.Seed}");
+            Console.Error.WriteLine($"Training the {config.Id} ({string.Join("-", config.Widths)} × {config.ConvsPerStage}, {config.FeatureDimension}-d features) on {trainSet.Count:N0} images, {options.Epochs} epochs, batch {options.BatchSize}, seed {options.Seed}");
             var clock = Stopwatch.StartNew();
             using var interrupt = new InterruptSignals();
             var result = ProgressDisplay.Run("classifier", 1.0, sink =>
