@@ -109,7 +109,7 @@ public static class ClassifierTraining
         using var optimizer = optim.AdamW(network.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
         network.train();
         var step = 0;
-        double loss = double.NaN;
+        var loss = double.NaN;
         for (var epoch = 1; step < total; epoch++)
         {
             using var order = randperm(n, generator: generator);
