@@ -26,7 +26,6 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     public UNet(UNetConfig config, long seed = 0) : base(nameof(UNet))
     {
         Config = config.Validate();
-        CpuRuntime.EnsureConfigured();
         using var init = new Generator((ulong)seed);
         Dropout = new DropoutStream(unchecked((long)SeedMixing.SplitMix64((ulong)seed ^ DropoutSeedSalt)));
         var ch = config.BaseChannels;

@@ -1,3 +1,4 @@
+using Ddpm.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -71,7 +72,7 @@ public sealed class SamplingPipeline
     private Tensor GenerateBatch(SampleRequest request, int first, int size, int batch, int batches,
         IProgress<SamplingProgress>? progress, Action<PredictedStartEvent>? onPredictedStart)
     {
-        CpuRuntime.ConfigureThread();
+        CpuTuning.BeginStep();
         var generators = new Generator[size];
         for (var i = 0; i < size; i++) generators[i] = new Generator((ulong)SampleSeeds.For(request.Seed, request.FirstIndex + first + i));
         try
@@ -100,7 +101,7 @@ public sealed class SamplingPipeline
                     x.Dispose();
                     x = result.Previous.MoveToOuterDisposeScope();
                 }
-                CpuRuntime.EndStep();
+                CpuTuning.EndStep();
                 progress?.Report(new SamplingProgress(batch, batches, s + 1, steps, first + (s + 1 == steps ? size : 0), request.Count));
             }
             return x;

@@ -3,6 +3,7 @@ using Ddpm.Checkpoints;
 using Ddpm.Data;
 using Ddpm.Diffusion;
 using Ddpm.Models;
+using Ddpm.Runtime;
 using Ddpm.Sampling;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -105,7 +106,7 @@ public sealed class Trainer : IDisposable
     /// <summary>One optimizer step over <see cref="TrainingConfig.GradientAccumulation"/> micro-batches.</summary>
     public StepMetrics TrainStep()
     {
-        CpuRuntime.ConfigureThread();
+        CpuTuning.BeginStep();
         var training = Config.Training;
         var clock = Stopwatch.StartNew();
         double loss = 0;
@@ -147,7 +148,7 @@ public sealed class Trainer : IDisposable
             // during the next forward pass, when the activations peak.
             ReleaseGradients();
         }
-        CpuRuntime.EndStep();
+        CpuTuning.EndStep();
         Step++;
         var images = training.BatchSize * training.GradientAccumulation;
         ImagesSeen += images;
