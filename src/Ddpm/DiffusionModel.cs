@@ -71,7 +71,7 @@ public sealed class DiffusionModel : IDisposable
         var network = new UNet(config.Model);
         try
         {
-            network.load_safetensors(weights);
+            network.LoadSafetensors(weights);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -219,8 +219,8 @@ public sealed class Trainer : IDisposable
             var path = Path.Combine(directory, file);
             if (!File.Exists(path)) throw new FileNotFoundException($"{path}: missing; this checkpoint cannot resume training.", path);
         }
-        Model.load_safetensors(Path.Combine(directory, CheckpointFiles.Model));
-        EmaModel.load_safetensors(Path.Combine(directory, CheckpointFiles.Ema));
+        Model.LoadSafetensors(Path.Combine(directory, CheckpointFiles.Model));
+        EmaModel.LoadSafetensors(Path.Combine(directory, CheckpointFiles.Ema));
         optimizer.load_py(Path.Combine(directory, CheckpointFiles.Optimizer));
         using (var s = FromBytes(Convert.FromBase64String(state.TrainGeneratorState))) generator.set_state(s);
         // Checkpoints written before the dropout stream existed have no seed: the stream then starts afresh.
