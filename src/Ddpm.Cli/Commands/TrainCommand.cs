@@ -111,7 +111,7 @@ internal static class TrainCommand
             {
                 var reporter = new TrainingReporter(sink);
                 return run.Train(reporter, limit, interrupt.Token);
-            });
+            }, limit);
             Console.WriteLine($"Stopped at step {outcome.Step} ({outcome.Stop}).");
             Console.WriteLine($"Checkpoint: {outcome.Checkpoint}");
             if (outcome.LastSamples is not null) Console.WriteLine($"Samples: {outcome.LastSamples}");
