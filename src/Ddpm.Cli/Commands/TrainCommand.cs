@@ -38,15 +38,17 @@ internal static class TrainCommand
         var sampleCount = new Option<int?>("--sample-count") { Description = "Images in each sample grid written during training (default 64)" }.PositiveOrNull();
         var checkpointEvery = new Option<long?>("--checkpoint-every") { Description = "Write a checkpoint every N steps (and at the end)" };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop training after this many minutes (a checkpoint is written)" }.PositiveOrNull();
+        var device = CommonOptions.DeviceOption();
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 compute", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
 
         var command = new Command("train", "Train a DDPM (Algorithm 1) into a run folder; Ctrl+C writes a checkpoint and stops.")
         {
             dataset, data, imageSize, channels, preset, timesteps, schedule, steps, batchSize, gradAccum, lr, warmup, emaDecay, flip,
-            output, seed, resume, sampleEvery, sampleCount, checkpointEvery, timeLimit, precision,
+            output, seed, resume, sampleEvery, sampleCount, checkpointEvery, timeLimit, precision, device,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
+            var on = CommonOptions.ParseDevice(parse.GetValue(device)!);
             var runDir = parse.GetValue(output)!;
             var kind = DatasetNames.Parse(parse.GetValue(dataset)!);
             RunConfig config;
@@ -99,8 +101,8 @@ internal static class TrainCommand
             }
             var limit = parse.GetValue(timeLimit) is { } minutes ? TimeSpan.FromMinutes(minutes) : (TimeSpan?)null;
             using var run = parse.GetValue(resume)
-                ? TrainingRun.Resume(runDir, images, parse.GetValue(steps))
-                : TrainingRun.Start(runDir, config, images);
+                ? TrainingRun.Resume(runDir, images, parse.GetValue(steps), on)
+                : TrainingRun.Start(runDir, config, images, on);
             var t = run.Trainer;
             var limitText = limit is { } l ? string.Create(CultureInfo.InvariantCulture, $", for at most {l.TotalMinutes:0.#} min") : "";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -71,7 +71,9 @@ public sealed class ResnetBlock : nn.Module<Tensor, Tensor, Tensor>
         {
             // Multiplying by a boolean mask makes autograd keep one byte per element for the backward pass, not four
             // (or two in bf16); the inverted-dropout scale follows in place.
-            using var keep = dropoutStream.KeepBits(h.shape, dropoutRate);
+            // Drawn on the CPU (the stream's state is two integers), then moved to the activations' device.
+            using var drawn = dropoutStream.KeepBits(h.shape, dropoutRate);
+            using var keep = drawn.device_type == h.device_type ? drawn.alias() : drawn.to(h.device);
             h = Eager.Then(h, a => a.mul(keep));
             h.TimesInPlace(1.0 / (1.0 - dropoutRate));
         }
