@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ddpm.Runtime;
 
 namespace Ddpm.Bench;
 
@@ -19,7 +20,7 @@ internal sealed record BenchOptions
           --iterations N     timed iterations of the per-step rows (default 7 small, 5 cifar10, 5 growth)
           --warmup N         warm-up iterations (default 3 small, 2 cifar10, 2 growth)
           --runs N           timed complete sampling runs (default 1 for DDPM-1000, 3 for DDIM-50)
-          --threads N        torch intra-op threads (default: one per core, as CpuRuntime.Configure)
+          --threads N        torch intra-op threads (default: one per core, as CpuTuning.Apply)
           --repeat N         measure each row N times, PyTorch beside it each time, and report the repeat with the
                              median ratio to PyTorch (or the median time): for a machine whose speed drifts
           --without LIST     turn CPU tunings off to measure what they buy: allocator, denormals, nnpack,
@@ -126,7 +127,7 @@ internal sealed record BenchOptions
     }
 
     /// <summary>The CPU settings of a row: every tuning on except those named by --without.</summary>
-    public CpuSettings CpuSettings => CpuSettings.Default with
+    public CpuTuningOptions CpuSettings => CpuTuningOptions.Default with
     {
         Threads = Threads,
         TuneAllocator = !Without.Contains("allocator"),

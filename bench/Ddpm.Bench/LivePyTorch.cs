@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Ddpm.Runtime;
 
 namespace Ddpm.Bench;
 
@@ -59,14 +60,14 @@ internal sealed class LivePyTorch
 
     /// <summary>
     /// The environment that gives PyTorch the allocator settings Ddpm applies in-process with <c>mallopt</c>
-    /// (<see cref="CpuRuntime"/>, with <see cref="CpuSettings.KeepLargeBlocksInHeap"/>): glibc reads the same
+    /// (<see cref="CpuTuning"/>, with <see cref="CpuTuningOptions.KeepLargeBlocksInHeap"/>): glibc reads the same
     /// parameters from these variables at start-up.
     /// </summary>
     public static IReadOnlyList<string> TunedAllocatorEnvironment { get; } =
     [
-        $"MALLOC_MMAP_THRESHOLD_={CpuRuntime.MmapThresholdBytes}",
-        $"MALLOC_TRIM_THRESHOLD_={CpuRuntime.TrimThresholdBytes}",
-        $"MALLOC_TOP_PAD_={CpuRuntime.TopPadBytes}",
+        $"MALLOC_MMAP_THRESHOLD_={CpuTuning.MmapThresholdBytes}",
+        $"MALLOC_TRIM_THRESHOLD_={CpuTuning.TrimThresholdBytes}",
+        $"MALLOC_TOP_PAD_={CpuTuning.TopPadBytes}",
         "MALLOC_MMAP_MAX_=0",
     ];
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Ddpm.Runtime;
 
 namespace Ddpm.Bench;
 
@@ -45,7 +46,7 @@ internal static class Program
         var spec = RowCatalog.Find(options.Row!).WithOptions(options);
         try
         {
-            CpuRuntime.Configure(options.CpuSettings);
+            CpuTuning.Apply(options.CpuSettings);
             var result = RowRunner.Run(spec, options.Quick);
             Console.Out.WriteLine(JsonSerializer.Serialize(result, Json.Options));
             return 0;

@@ -54,6 +54,6 @@ internal sealed record RowResult
     public required string LibTorchVersion { get; init; }
     public IReadOnlyList<string> Notes { get; init; } = [];
 
-    /// <summary>The CPU tunings in effect in the row's process (see <c>CpuRuntime</c>).</summary>
+    /// <summary>The CPU tunings in effect in the row's process (see <c>CpuTuning</c>).</summary>
     public IReadOnlyList<string> CpuTunings { get; init; } = [];
 }

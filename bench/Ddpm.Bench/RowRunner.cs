@@ -2,6 +2,7 @@ using Ddpm.Checkpoints;
 using Ddpm.Data;
 using Ddpm.Diffusion;
 using Ddpm.Models;
+using Ddpm.Runtime;
 using Ddpm.Sampling;
 using Ddpm.Training;
 using TorchSharp;
@@ -65,13 +66,13 @@ internal static class RowRunner
     private static List<string> AppliedTunings()
     {
         var applied = new List<string>();
-        if (CpuRuntime.AllocatorTuned) applied.Add("allocator");
-        if (CpuRuntime.LargeBlocksInHeap) applied.Add("large-blocks");
-        if (CpuRuntime.DenormalsFlushed) applied.Add("denormals");
-        if (CpuRuntime.Settings.DisableNnpack) applied.Add("nnpack");
-        if (CpuRuntime.MklAvx512) applied.Add("mkl-avx512");
-        if (CpuRuntime.ConstantsKeptAccessed) applied.Add("constants");
-        if (CpuRuntime.Settings.CollectAfterEachStep) applied.Add("collect");
+        if (CpuTuning.AllocatorTuned) applied.Add("allocator");
+        if (CpuTuning.LargeBlocksInHeap) applied.Add("large-blocks");
+        if (CpuTuning.DenormalsFlushed) applied.Add("denormals");
+        if (CpuTuning.Options?.DisableNnpack == true) applied.Add("nnpack");
+        if (CpuTuning.MklAvx512) applied.Add("mkl-avx512");
+        if (CpuTuning.ConstantsKeptAccessed) applied.Add("constants");
+        if (CpuTuning.Options?.CollectAfterEachStep == true) applied.Add("collect");
         return applied;
     }
 
@@ -144,7 +145,7 @@ internal static class RowRunner
                 var output = predict(x, t);
                 _ = sampler.Step(output, RowCatalog.ForwardTimestep, x, generator: generator);
             }
-            CpuRuntime.EndStep();
+            CpuTuning.EndStep();
         }
         var seconds = Timing.Measure(row.Name, Step, row.Warmup, row.Iterations);
         return (seconds, network.ParameterCount, new Extra());

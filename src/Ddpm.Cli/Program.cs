@@ -1,10 +1,17 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Ddpm.Cli;
 using Ddpm.Cli.Commands;
 
-var root = new RootCommand(
-    "ddpm: train, sample and inspect denoising diffusion probabilistic models (Ho, Jain & Abbeel 2020) on the CPU.\n" +
-    "Timesteps are 0-based indices 0..T-1 everywhere (options, CSV, plots); the paper's t is index + 1.");
+// A plain command named ddpm rather than a RootCommand, whose name is the executable's: run from the dll (as
+// `dotnet Ddpm.Cli.dll`) the help would otherwise say "Usage: Ddpm.Cli".
+var root = new Command("ddpm",
+    "ddpm: train, sample and inspect denoising diffusion probabilistic models (Ho, Jain & Abbeel 2020).\n" +
+    "Timesteps are 0-based indices 0..T-1 everywhere (options, CSV, plots); the paper's t is index + 1.")
+{
+    new HelpOption(),
+    new VersionOption(),
+};
 root.Subcommands.Add(ScheduleCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(SampleCommand.Create());

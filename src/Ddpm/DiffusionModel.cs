@@ -42,6 +42,9 @@ public sealed class DiffusionModel : IDisposable
     /// <summary>The diffusion process the network was trained for.</summary>
     public GaussianDiffusion Diffusion { get; }
 
+    /// <summary>The device the network and every tensor a sampling step creates are on.</summary>
+    public Device Device => Network.parameters().First().device;
+
     /// <summary>The precision the network computes in (weights are cast on load; sampler math stays float32).</summary>
     public Precision Precision { get; }
 
@@ -55,10 +58,10 @@ public sealed class DiffusionModel : IDisposable
     public TrainingState? State { get; }
 
     /// <summary>
-    /// Loads a run folder's latest checkpoint or a checkpoint folder. EMA weights are used when present and
-    /// <paramref name="preferEma"/> is set; otherwise the raw weights.
+    /// Loads a run folder's latest checkpoint or a checkpoint folder onto <paramref name="device"/> (the CPU when null).
+    /// EMA weights are used when present and <paramref name="preferEma"/> is set; otherwise the raw weights.
     /// </summary>
-    public static DiffusionModel Load(string path, bool preferEma = true, Precision precision = Precision.Fp32)
+    public static DiffusionModel Load(string path, bool preferEma = true, Precision precision = Precision.Fp32, Device? device = null)
     {
         var directory = CheckpointStore.Resolve(path);
         var config = ConfigJson.Load<RunConfig>(Path.Combine(directory, CheckpointFiles.Config)).Validate();
@@ -71,7 +74,7 @@ public sealed class DiffusionModel : IDisposable
         var network = new UNet(config.Model);
         try
         {
-            network.load_safetensors(weights);
+            network.LoadSafetensors(weights);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -79,11 +82,12 @@ public sealed class DiffusionModel : IDisposable
             throw new InvalidDataException($"{weights}: cannot load weights for this model ({e.Message.Split('\n')[0]}).", e);
         }
         network.eval();
+        if (device is not null && device.type != DeviceType.CPU) network.to(device);
         if (precision == Precision.Bf16) network.to(ScalarType.BFloat16);
         return new DiffusionModel(config, network, directory, usesEma, state, precision);
     }
 
-    /// <summary>The network's prediction for x_t at 0-based timesteps t.</summary>
+    /// <summary>The network's prediction for x_t at 0-based timesteps t (both on <see cref="Device"/>).</summary>
     public Tensor Predict(Tensor x, Tensor t)
     {
         if (Precision == Precision.Fp32) return Network.call(x, t);
@@ -103,7 +107,7 @@ public sealed class DiffusionModel : IDisposable
         try
         {
             var m = Config.Model;
-            var pipeline = new SamplingPipeline(Predict, s);
+            var pipeline = new SamplingPipeline(Predict, s, Device);
             return pipeline.Generate(new SampleRequest(count, m.InChannels, m.ImageSize, m.ImageSize, seed, batchSize), progress, onPredictedStart);
         }
         finally

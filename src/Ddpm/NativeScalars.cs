@@ -10,10 +10,10 @@ namespace Ddpm;
 /// <c>+</c> — into a native <see cref="Scalar"/> that only the garbage collector's finalizer frees. Those small
 /// blocks are allocated between one step's activations and freed at random later moments, so glibc's heap ends up
 /// with small live blocks inside the large free ones, and the resident set grows into fresh memory step after step
-/// (see <see cref="CpuSettings.CollectAfterEachStep"/>). Code that runs every step uses these helpers instead:
+/// (see <see cref="Runtime.CpuTuningOptions.CollectAfterEachStep"/>). Code that runs every step uses these helpers instead:
 /// constants are kept as long-lived scalars, other numbers are disposed right after the call.
 /// </summary>
-public static class NativeScalars
+internal static class NativeScalars
 {
     /// <summary>The scalar 1, shared for the process (scalars are immutable).</summary>
     public static Scalar One { get; } = 1.ToScalar();

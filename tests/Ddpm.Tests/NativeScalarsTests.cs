@@ -1,3 +1,4 @@
+using Ddpm.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,11 +31,11 @@ public sealed class NativeScalarsTests
     [Fact]
     public void The_end_of_a_step_runs_pending_finalizers_when_the_setting_is_on()
     {
-        CpuRuntime.EnsureConfigured();
-        Assert.True(CpuRuntime.Settings.CollectAfterEachStep);
+        CpuTuning.Apply();
+        Assert.True(CpuTuning.Options!.CollectAfterEachStep);
         var finalized = new FinalizationFlag();
         MakeGarbage(finalized);
-        CpuRuntime.EndStep();
+        CpuTuning.EndStep();
         Assert.True(finalized.Set);
     }
 

@@ -12,10 +12,11 @@ internal static class InfoCommand
     {
         var path = new Argument<string>("checkpoint") { Description = "A run folder (its latest checkpoint) or a checkpoint folder" };
         var json = new Option<bool>("--json") { Description = "Print the configuration as JSON only" };
-        var command = new Command("info", "Show a checkpoint's configuration, parameter count, step and data set.") { path, json };
+        var device = CommonOptions.DeviceOption();
+        var command = new Command("info", "Show a checkpoint's configuration, parameter count, step and data set.") { path, json, device };
         command.SetAction(parse => CliErrors.Run(() =>
         {
-            using var model = DiffusionModel.Load(parse.GetValue(path)!);
+            using var model = DiffusionModel.Load(parse.GetValue(path)!, device: CommonOptions.ParseDevice(parse.GetValue(device)!));
             var config = model.Config;
             if (parse.GetValue(json))
             {

@@ -32,12 +32,14 @@ internal static class SampleCommand
         var progressive = new Option<string?>("--progressive") { Description = "Also write an animated GIF of the predicted x̂0 over the steps (coarse to fine)" };
         var noClip = new Option<bool>("--no-clip") { Description = "Do not clip the predicted x̂0 to [-1, 1] at each step" };
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 compute", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
+        var device = CommonOptions.DeviceOption();
         var command = new Command("sample", "Generate images from a trained model (EMA weights by default).")
         {
-            checkpoint, count, batchSize, sampler, steps, order, solverType, variant, eta, spacing, seed, output, outDir, raw, scale, progressive, noClip, precision,
+            checkpoint, count, batchSize, sampler, steps, order, solverType, variant, eta, spacing, seed, output, outDir, raw, scale, progressive, noClip, precision, device,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
+            var on = CommonOptions.ParseDevice(parse.GetValue(device)!);
             var gridPath = parse.GetValue(output);
             var directory = parse.GetValue(outDir);
             if (gridPath is null && directory is null) gridPath = "samples.png";
@@ -51,7 +53,7 @@ internal static class SampleCommand
             if (directory is not null) OutputPaths.EnsureWritableDirectory(directory);
             if (gifPath is not null) OutputPaths.EnsureWritableFile(gifPath);
             using var model = DiffusionModel.Load(parse.GetValue(checkpoint)!, preferEma: !parse.GetValue(raw),
-                parse.GetValue(precision) == "bf16" ? Ddpm.Training.Precision.Bf16 : Ddpm.Training.Precision.Fp32);
+                parse.GetValue(precision) == "bf16" ? Ddpm.Training.Precision.Bf16 : Ddpm.Training.Precision.Fp32, on);
             var settings = new SamplerSettings
             {
                 Kind = parse.GetValue(sampler) switch

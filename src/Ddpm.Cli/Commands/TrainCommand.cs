@@ -38,15 +38,17 @@ internal static class TrainCommand
         var sampleCount = new Option<int?>("--sample-count") { Description = "Images in each sample grid written during training (default 64)" }.PositiveOrNull();
         var checkpointEvery = new Option<long?>("--checkpoint-every") { Description = "Write a checkpoint every N steps (and at the end)" };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop training after this many minutes (a checkpoint is written)" }.PositiveOrNull();
+        var device = CommonOptions.DeviceOption();
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 compute", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
 
         var command = new Command("train", "Train a DDPM (Algorithm 1) into a run folder; Ctrl+C writes a checkpoint and stops.")
         {
             dataset, data, imageSize, channels, preset, timesteps, schedule, steps, batchSize, gradAccum, lr, warmup, emaDecay, flip,
-            output, seed, resume, sampleEvery, sampleCount, checkpointEvery, timeLimit, precision,
+            output, seed, resume, sampleEvery, sampleCount, checkpointEvery, timeLimit, precision, device,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
+            var on = CommonOptions.ParseDevice(parse.GetValue(device)!);
             var runDir = parse.GetValue(output)!;
             var dataPath = parse.GetValue(data) is { } d ? Path.GetFullPath(d) : null;
             ByteImageDataset images;
@@ -92,7 +94,7 @@ internal static class TrainCommand
                     DataPath = dataPath is not null && (saved.Data.Path is null || Path.GetFullPath(saved.Data.Path) != dataPath) ? dataPath : null,
                 };
                 images = Datasets.Open(DatasetNames.Parse(saved.Data.Dataset), changes.DataPath ?? saved.Data.Path, saved.Data.ImageSize, train: true, saved.Data.Channels);
-                run = TrainingRun.Resume(runDir, images, changes);
+                run = TrainingRun.Resume(runDir, images, changes, on);
                 foreach (var change in run.Trainer.Config.History.Skip(saved.History.Count))
                     Console.WriteLine($"Changed {change.Setting}: {change.From ?? "default"} → {change.To}");
             }
@@ -133,7 +135,7 @@ internal static class TrainCommand
                 OutputPaths.EnsureWritableDirectory(runDir);
                 // A preset fixes the architecture; the image shape comes from the data.
                 config = config with { Model = config.Model with { ImageSize = images.Height, InChannels = images.Channels, OutChannels = images.Channels } };
-                run = TrainingRun.Start(runDir, config, images);
+                run = TrainingRun.Start(runDir, config, images, on);
             }
             using var ownedRun = run;
             var limit = parse.GetValue(timeLimit) is { } minutes ? TimeSpan.FromMinutes(minutes) : (TimeSpan?)null;
@@ -147,7 +149,7 @@ internal static class TrainCommand
             {
                 var reporter = new TrainingReporter(sink);
                 return run.Train(reporter, limit, interrupt.Token);
-            });
+            }, limit);
             Console.WriteLine($"Stopped at step {outcome.Step} ({outcome.Stop}).");
             Console.WriteLine($"Checkpoint: {outcome.Checkpoint}");
             if (outcome.LastSamples is not null) Console.WriteLine($"Samples: {outcome.LastSamples}");

@@ -162,13 +162,16 @@ public sealed class GaussianDiffusion : IDisposable
     public static Tensor Extract(Tensor values, Tensor t, Tensor like)
     {
         if (t.dtype != ScalarType.Int64) throw new ArgumentException($"Timesteps must be int64 (got {t.dtype}).", nameof(t));
-        var picked = values.index_select(0, t.flatten());
+        // The schedule lives on the CPU; the picked values go to the device of the tensor they scale.
+        using var index = t.device_type == values.device_type && t.device_index == values.device_index ? t.flatten() : t.flatten().to(values.device);
+        var picked = values.index_select(0, index);
         var shape = new long[like.dim()];
         Array.Fill(shape, 1L);
         shape[0] = t.numel() == 1 ? 1 : like.shape[0];
         if (t.numel() != 1 && t.numel() != like.shape[0])
             throw new ArgumentException($"Got {t.numel()} timesteps for a batch of {like.shape[0]}.", nameof(t));
         var result = picked.view(shape);
+        if (like.device_type != result.device_type || like.device_index != result.device_index) result = result.to(like.device);
         return like.dtype == ScalarType.Float32 ? result : result.to(like.dtype);
     }
 

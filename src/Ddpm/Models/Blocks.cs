@@ -71,7 +71,9 @@ public sealed class ResnetBlock : nn.Module<Tensor, Tensor, Tensor>
         {
             // Multiplying by a boolean mask makes autograd keep one byte per element for the backward pass, not four
             // (or two in bf16); the inverted-dropout scale follows in place.
-            using var keep = dropoutStream.KeepBits(h.shape, dropoutRate);
+            // Drawn on the CPU (the stream's state is two integers), then moved to the activations' device.
+            using var drawn = dropoutStream.KeepBits(h.shape, dropoutRate);
+            using var keep = drawn.device_type == h.device_type ? drawn.alias() : drawn.to(h.device);
             h = Eager.Then(h, a => a.mul(keep));
             h.TimesInPlace(1.0 / (1.0 - dropoutRate));
         }
@@ -260,13 +262,15 @@ public sealed class Upsample : nn.Module<Tensor, Tensor>
 
 /// <summary>
 /// The U-Net's final 3×3 convolution (zero-initialised, as the official code), stored as a plain [out, in, 3, 3] weight.
-/// libtorch 2.10's CPU convolution backward intermittently returns NaN input gradients when a convolution has fewer
-/// than 16 output channels (seen with 1 and 3, never with 16 or more); under autograd the weight is therefore padded
-/// with zero filters to a multiple of 16 and the extra outputs dropped, which gives the same values and gradients.
+/// libtorch 2.10's CPU convolution misbehaves when a convolution has fewer than 16 output channels (seen with 1 to 8,
+/// never with 16 or more): under autograd its backward pass intermittently returns NaN input gradients, and in bfloat16
+/// its forward pass is off by 20–37 % of the output's norm (0.3 % with 16 channels). The weight is therefore padded with
+/// zero filters to a multiple of 16 under autograd and in reduced precision, and the extra outputs dropped, which gives
+/// the same values and gradients.
 /// </summary>
 public sealed class OutputConv : nn.Module<Tensor, Tensor>
 {
-    /// <summary>Output channels are padded to a multiple of this under autograd.</summary>
+    /// <summary>Output channels are padded to a multiple of this under autograd and in reduced precision.</summary>
     public const int SafeChannelMultiple = 16;
 
     private readonly Parameter weight;
@@ -285,15 +289,17 @@ public sealed class OutputConv : nn.Module<Tensor, Tensor>
     {
         var outChannels = weight.shape[0];
         var padded = (int)((outChannels + SafeChannelMultiple - 1) / SafeChannelMultiple * SafeChannelMultiple);
-        if (!is_grad_enabled() || padded == outChannels) return F.conv2d(x, weight, bias, padding: [1, 1]);
+        var reduced = weight.dtype is ScalarType.BFloat16 or ScalarType.Float16;
+        if ((!is_grad_enabled() && !reduced) || padded == outChannels) return F.conv2d(x, weight, bias, padding: [1, 1]);
         using var scope = NewDisposeScope();
-        if (zeroFilters is null || zeroFilters.dtype != weight.dtype)
+        if (zeroFilters is null || zeroFilters.dtype != weight.dtype
+            || zeroFilters.device_type != weight.device_type || zeroFilters.device_index != weight.device_index)
         {
-            // Allocated once per dtype, not on every step.
+            // Allocated once per dtype and device, not on every step.
             zeroFilters?.Dispose();
             zeroBiases?.Dispose();
-            zeroFilters = zeros([padded - outChannels, weight.shape[1], 3, 3], dtype: weight.dtype).DetachFromDisposeScope();
-            zeroBiases = zeros([padded - outChannels], dtype: bias.dtype).DetachFromDisposeScope();
+            zeroFilters = zeros([padded - outChannels, weight.shape[1], 3, 3], dtype: weight.dtype, device: weight.device).DetachFromDisposeScope();
+            zeroBiases = zeros([padded - outChannels], dtype: bias.dtype, device: bias.device).DetachFromDisposeScope();
         }
         var w = cat([weight, zeroFilters], 0);
         var b = cat([bias, zeroBiases!], 0);

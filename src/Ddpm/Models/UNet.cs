@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -26,7 +27,6 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     public UNet(UNetConfig config, long seed = 0) : base(nameof(UNet))
     {
         Config = config.Validate();
-        CpuRuntime.EnsureConfigured();
         using var init = new Generator((ulong)seed);
         Dropout = new DropoutStream(unchecked((long)SeedMixing.SplitMix64((ulong)seed ^ DropoutSeedSalt)));
         var ch = config.BaseChannels;
@@ -137,6 +137,19 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
 
     private int fusedAttentionFrom = AttnBlock.DefaultFusedFromPositions;
 
+    /// <summary>
+    /// Loads weights saved with <c>save_safetensors</c> (strict: every key must match), ignoring the
+    /// <see cref="TimestepEmbedding.LegacyFrequenciesKey"/> that files written by earlier Ddpm versions hold.
+    /// </summary>
+    public UNet LoadSafetensors(string path)
+    {
+        this.load_safetensors(path, strict: true, skip: [TimestepEmbedding.LegacyFrequenciesKey]);
+        return this;
+    }
+
+    /// <summary>The embedding network (exposed for tests of its float32 sinusoids).</summary>
+    public TimestepEmbedding TimestepEmbedding => temb;
+
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
@@ -216,25 +229,46 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     }
 }
 
-/// <summary>Sinusoidal embedding of the timestep (Vaswani et al. 2017, as the official code) followed by a 2-layer MLP with swish.</summary>
+/// <summary>
+/// Sinusoidal embedding of the timestep (Vaswani et al. 2017, as the official code's <c>get_timestep_embedding</c>)
+/// followed by a 2-layer MLP with swish. The sinusoids are always computed in float32 on the timesteps' device, whatever
+/// the network's dtype: in bfloat16 (8 significant bits) the phase t·f at t = 999 would be off by up to 1.8 rad. Only
+/// their result is cast to the dense layers' dtype. The frequencies are not a buffer (the official port has no such
+/// state-dict key), so <c>.to(dtype)</c> cannot cast them.
+/// </summary>
 public sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
 {
+    /// <summary>The state-dict key under which Ddpm versions before this one saved the frequencies; ignored when loading.</summary>
+    public const string LegacyFrequenciesKey = "temb.frequencies";
+
     private readonly ModuleList<Linear> dense;
-    private readonly Tensor frequencies;
+    private readonly int half;
+    private readonly double scale;
 
     /// <summary>Embeds into <paramref name="channels"/> sinusoids, then to <paramref name="outChannels"/>.</summary>
     public TimestepEmbedding(int channels, int outChannels, Generator init) : base(nameof(TimestepEmbedding))
     {
-        var half = channels / 2;
-        // exp(−log(10000)·i/(half − 1)), i = 0..half−1, as the official get_timestep_embedding.
-        var scale = half > 1 ? Math.Log(10000.0) / (half - 1) : 0.0;
-        frequencies = exp(arange(half, dtype: ScalarType.Float32) * -scale).DetachFromDisposeScope();
+        half = channels / 2;
+        // f_i = exp(−log(10000)·i/(half − 1)), i = 0..half−1, as the official get_timestep_embedding.
+        scale = half > 1 ? Math.Log(10000.0) / (half - 1) : 0.0;
         var first = nn.Linear(channels, outChannels);
         var second = nn.Linear(outChannels, outChannels);
         Init.Default(first, init);
         Init.Default(second, init);
         dense = nn.ModuleList(first, second);
         RegisterComponents();
+    }
+
+    /// <summary>
+    /// [sin(t·f), cos(t·f)] for 0-based timesteps <paramref name="t"/> [B]: a float32 tensor [B, channels] on
+    /// <paramref name="t"/>'s device, whatever the network's dtype.
+    /// </summary>
+    public Tensor Sinusoids(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        var frequencies = exp(arange(half, dtype: ScalarType.Float32, device: t.device) * -scale);
+        var args = t.to(ScalarType.Float32).unsqueeze(1) * frequencies.unsqueeze(0);
+        return cat([args.sin(), args.cos()], 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>The embedding of 0-based timesteps <paramref name="t"/> [B] in <paramref name="dtype"/>.</summary>
@@ -249,19 +283,11 @@ public sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor t)
     {
         using var scope = NewDisposeScope();
-        var args = t.to(ScalarType.Float32).unsqueeze(1) * frequencies.unsqueeze(0);
-        var sinusoid = cat([args.sin(), args.cos()], 1);
+        var sinusoid = Sinusoids(t);
         var weightType = dense[0].weight!.dtype;
         if (sinusoid.dtype != weightType) sinusoid = sinusoid.to(weightType);
         var h = dense[1].call(F.silu(dense[0].call(sinusoid)));
         return h.MoveToOuterDisposeScope();
-    }
-
-    /// <inheritdoc />
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) frequencies.Dispose();
-        base.Dispose(disposing);
     }
 }
 

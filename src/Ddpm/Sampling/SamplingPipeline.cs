@@ -1,3 +1,4 @@
+using Ddpm.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -39,12 +40,20 @@ public sealed class SamplingPipeline
     private readonly Func<Tensor, Tensor, Tensor> model;
     private readonly ISampler sampler;
 
-    /// <summary>A pipeline for <paramref name="model"/>(x_t, t) → output and a sampler.</summary>
-    public SamplingPipeline(Func<Tensor, Tensor, Tensor> model, ISampler sampler)
+    /// <summary>
+    /// A pipeline for <paramref name="model"/>(x_t, t) → output and a sampler, creating its tensors on
+    /// <paramref name="device"/> (the model's; the CPU when null). Noise is drawn on the CPU from each image's
+    /// generator and moved there, so an image is the same on every device up to the device's arithmetic.
+    /// </summary>
+    public SamplingPipeline(Func<Tensor, Tensor, Tensor> model, ISampler sampler, Device? device = null)
     {
         this.model = model;
         this.sampler = sampler;
+        Device = device ?? CPU;
     }
+
+    /// <summary>The device the pipeline's tensors are created on.</summary>
+    public Device Device { get; }
 
     /// <summary>Generates the requested images as a float32 tensor [Count, C, H, W] in (about) [−1, 1].</summary>
     public Tensor Generate(SampleRequest request, IProgress<SamplingProgress>? progress = null, Action<PredictedStartEvent>? onPredictedStart = null)
@@ -71,7 +80,7 @@ public sealed class SamplingPipeline
     private Tensor GenerateBatch(SampleRequest request, int first, int size, int batch, int batches,
         IProgress<SamplingProgress>? progress, Action<PredictedStartEvent>? onPredictedStart)
     {
-        CpuRuntime.ConfigureThread();
+        CpuTuning.BeginStep();
         var generators = new Generator[size];
         for (var i = 0; i < size; i++) generators[i] = new Generator((ulong)SampleSeeds.For(request.Seed, request.FirstIndex + first + i));
         try
@@ -82,7 +91,8 @@ public sealed class SamplingPipeline
             {
                 using var scope = NewDisposeScope();
                 var parts = generators.Select(g => randn(one, generator: g)).ToList();
-                return cat(parts, 0).MoveToOuterDisposeScope();
+                var noise = cat(parts, 0);
+                return (Device.type == DeviceType.CPU ? noise : noise.to(Device)).MoveToOuterDisposeScope();
             }
 
             var x = Noise();
@@ -92,7 +102,7 @@ public sealed class SamplingPipeline
                 var timestep = sampler.Timesteps[s];
                 using (var scope = NewDisposeScope())
                 {
-                    var t = full([size], timestep, dtype: ScalarType.Int64);
+                    var t = full([size], timestep, dtype: ScalarType.Int64, device: Device);
                     var output = model(x, t);
                     var noise = sampler.AddsNoise(timestep) ? Noise() : null;
                     var result = sampler.Step(output, timestep, x, noise: noise);
@@ -100,7 +110,7 @@ public sealed class SamplingPipeline
                     x.Dispose();
                     x = result.Previous.MoveToOuterDisposeScope();
                 }
-                CpuRuntime.EndStep();
+                CpuTuning.EndStep();
                 progress?.Report(new SamplingProgress(batch, batches, s + 1, steps, first + (s + 1 == steps ? size : 0), request.Count));
             }
             return x;

@@ -17,7 +17,7 @@ namespace Ddpm.Training;
 /// float32 with fused multiply-adds where its vectorised kernels use them, so the result agrees with
 /// <see cref="InPlaceAdam"/> to the last bit or two; it does not depend on how elements are split between threads.
 /// </summary>
-public static class FusedAdam
+internal static class FusedAdam
 {
     // Elements per parallel chunk, and the size below which a tensor is updated on the calling thread.
     private const int ChunkElements = 1 << 16;

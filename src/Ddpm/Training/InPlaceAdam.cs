@@ -12,7 +12,7 @@ namespace Ddpm.Training;
 /// alive until it returns: 286 MB more peak memory for the 35.7 M-parameter CIFAR-10 model. Here the extra memory is
 /// one temporary the size of the largest parameter.
 /// </summary>
-public static class InPlaceAdam
+internal static class InPlaceAdam
 {
     /// <summary>Whether <paramref name="optimizer"/>'s options are ones this update implements (no weight decay, AMSGrad or maximize).</summary>
     public static bool Supports(Adam optimizer) => optimizer.ParamGroups.All(g => g is ParamGroup { Options: Adam.Options o }

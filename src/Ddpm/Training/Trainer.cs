@@ -3,6 +3,7 @@ using Ddpm.Checkpoints;
 using Ddpm.Data;
 using Ddpm.Diffusion;
 using Ddpm.Models;
+using Ddpm.Runtime;
 using Ddpm.Sampling;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -30,9 +31,15 @@ public sealed class Trainer : IDisposable
     // Clipping, Adam and the EMA in one pass over memory (FusedAdam) wherever it applies: float32 master weights.
     private readonly bool fusedUpdate;
 
-    /// <summary>A fresh run of <paramref name="config"/> on <paramref name="dataset"/>.</summary>
-    public Trainer(RunConfig config, IDataset dataset)
+    /// <summary>
+    /// A fresh run of <paramref name="config"/> on <paramref name="dataset"/>, on <paramref name="device"/> (the CPU when
+    /// null): the networks, gradients, optimizer state and EMA live there, and every tensor a step creates goes there.
+    /// Timesteps, noise and dropout masks are drawn on the CPU (their generators' state is saved with checkpoints) and
+    /// moved, so a run continues identically on another device up to that device's arithmetic.
+    /// </summary>
+    public Trainer(RunConfig config, IDataset dataset, Device? device = null)
     {
+        Device = device ?? CPU;
         Config = config.Validate();
         Dataset = dataset;
         var model = config.Model;
@@ -48,6 +55,11 @@ public sealed class Trainer : IDisposable
         Diffusion = new GaussianDiffusion(config.Diffusion);
         Model = new UNet(model, training.Seed);
         EmaModel = new UNet(model, training.Seed);
+        if (Device.type != DeviceType.CPU)
+        {
+            Model.to(Device);
+            EmaModel.to(Device);
+        }
         Model.train();
         EmaModel.eval();
         ema = new ExponentialMovingAverage(Model, EmaModel, training.EmaDecay);
@@ -61,6 +73,7 @@ public sealed class Trainer : IDisposable
             // Adam's moments and the EMA stay float32 (Micikevicius et al. 2018, §3.1, with bf16 needing no loss scaling).
             computeModel = new UNet(model, training.Seed);
             computeModel.to(ScalarType.BFloat16);
+            if (Device.type != DeviceType.CPU) computeModel.to(Device);
             computeModel.train();
             var masters = Model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
             foreach (var (name, p) in computeModel.named_parameters()) computePairs.Add((p, masters[name]));
@@ -74,6 +87,9 @@ public sealed class Trainer : IDisposable
     // Independent random streams derived from the one training seed.
     private const long StreamTimestepsAndNoise = 1;
     private const long StreamDropout = 2;
+
+    /// <summary>The device the networks and every tensor of a step are on.</summary>
+    public Device Device { get; }
 
     /// <summary>The run's configuration.</summary>
     public RunConfig Config { get; }
@@ -105,7 +121,7 @@ public sealed class Trainer : IDisposable
     /// <summary>One optimizer step over <see cref="TrainingConfig.GradientAccumulation"/> micro-batches.</summary>
     public StepMetrics TrainStep()
     {
-        CpuRuntime.ConfigureThread();
+        CpuTuning.BeginStep();
         var training = Config.Training;
         var clock = Stopwatch.StartNew();
         double loss = 0;
@@ -118,9 +134,9 @@ public sealed class Trainer : IDisposable
             for (var micro = 0; micro < training.GradientAccumulation; micro++)
             {
                 using var batch = loader.Next();
-                var x0 = batch.Images;
-                var t = Diffusion.SampleTimesteps((int)x0.shape[0], generator);
-                var noise = randn(x0.shape, generator: generator);
+                var x0 = OnDevice(batch.Images);
+                var t = OnDevice(Diffusion.SampleTimesteps((int)x0.shape[0], generator));
+                var noise = OnDevice(randn(x0.shape, generator: generator));
                 var microLoss = Diffusion.LossSimple(Forward, x0, t, noise).mean();
                 if (training.GradientAccumulation > 1) microLoss = microLoss / training.GradientAccumulation;
                 microLoss.backward();
@@ -147,7 +163,7 @@ public sealed class Trainer : IDisposable
             // during the next forward pass, when the activations peak.
             ReleaseGradients();
         }
-        CpuRuntime.EndStep();
+        CpuTuning.EndStep();
         Step++;
         var images = training.BatchSize * training.GradientAccumulation;
         ImagesSeen += images;
@@ -155,6 +171,9 @@ public sealed class Trainer : IDisposable
         TrainSeconds += seconds;
         return new StepMetrics(Step, loss, gradNorm, lr, images, seconds);
     }
+
+    /// <summary><paramref name="x"/> (drawn or loaded on the CPU) on <see cref="Device"/>.</summary>
+    private Tensor OnDevice(Tensor x) => Device.type == DeviceType.CPU ? x : x.to(Device);
 
     /// <summary>The dropout stream of the network that runs the forward pass (the bfloat16 copy under mixed precision).</summary>
     private DropoutStream DropoutSource => (computeModel ?? Model).Dropout;
@@ -218,8 +237,8 @@ public sealed class Trainer : IDisposable
             var path = Path.Combine(directory, file);
             if (!File.Exists(path)) throw new FileNotFoundException($"{path}: missing; this checkpoint cannot resume training.", path);
         }
-        Model.load_safetensors(Path.Combine(directory, CheckpointFiles.Model));
-        EmaModel.load_safetensors(Path.Combine(directory, CheckpointFiles.Ema));
+        Model.LoadSafetensors(Path.Combine(directory, CheckpointFiles.Model));
+        EmaModel.LoadSafetensors(Path.Combine(directory, CheckpointFiles.Ema));
         optimizer.load_py(Path.Combine(directory, CheckpointFiles.Optimizer));
         using (var s = FromBytes(Convert.FromBase64String(state.TrainGeneratorState))) generator.set_state(s);
         // Checkpoints written before the dropout stream existed have no seed: the stream then starts afresh.

@@ -3,6 +3,7 @@ using Ddpm.Checkpoints;
 using Ddpm.Data;
 using Ddpm.Imaging;
 using Ddpm.Sampling;
+using static TorchSharp.torch;
 
 namespace Ddpm.Training;
 
@@ -36,17 +37,18 @@ public sealed class TrainingRun : IDisposable
     public string SamplesDirectory => Path.Combine(RunDirectory, "samples");
 
     /// <summary>
-    /// Starts a new run of <paramref name="config"/> on <paramref name="dataset"/> in <paramref name="runDirectory"/>.
+    /// Starts a new run of <paramref name="config"/> on <paramref name="dataset"/> in <paramref name="runDirectory"/>,
+    /// training on <paramref name="device"/> (the CPU when null).
     /// A folder that already holds a run is refused (resume it with <see cref="Resume"/> instead).
     /// </summary>
-    public static TrainingRun Start(string runDirectory, RunConfig config, IDataset dataset)
+    public static TrainingRun Start(string runDirectory, RunConfig config, IDataset dataset, Device? device = null)
     {
         config = config with { Data = config.Data with { Images = dataset.Count, ImageSize = dataset.Height, Channels = dataset.Channels } };
         config.Validate();
         var configPath = Path.Combine(runDirectory, CheckpointFiles.Config);
         if (File.Exists(configPath) || new CheckpointStore(runDirectory).Latest is not null)
             throw new IOException($"{runDirectory} already holds a run; resume it (--resume) or choose another --out.");
-        var trainer = new Trainer(config, dataset);
+        var trainer = new Trainer(config, dataset, device);
         try
         {
             ConfigJson.Save(config, configPath);
@@ -66,7 +68,7 @@ public sealed class TrainingRun : IDisposable
     /// checkpoint cadence, data location); each real change is written to <c>config.json</c> and recorded in its
     /// <see cref="RunConfig.History"/>. Without changes the run continues bit-identically.
     /// </summary>
-    public static TrainingRun Resume(string runDirectory, IDataset dataset, ResumeChanges? changes = null)
+    public static TrainingRun Resume(string runDirectory, IDataset dataset, ResumeChanges? changes = null, Device? device = null)
     {
         var configPath = Path.Combine(runDirectory, CheckpointFiles.Config);
         if (!File.Exists(configPath)) throw new FileNotFoundException($"{runDirectory}: not a run folder (no {CheckpointFiles.Config}).", configPath);
@@ -79,7 +81,7 @@ public sealed class TrainingRun : IDisposable
         var latest = new CheckpointStore(runDirectory).Latest;
         var step = latest is null ? 0 : ConfigJson.Load<TrainingState>(Path.Combine(latest, CheckpointFiles.State)).Step;
         var config = changes is null ? saved : changes.ApplyTo(saved, step, DateTimeOffset.UtcNow);
-        var trainer = new Trainer(config, dataset);
+        var trainer = new Trainer(config, dataset, device);
         try
         {
             if (latest is not null) trainer.RestoreCheckpoint(latest);
@@ -150,7 +152,7 @@ public sealed class TrainingRun : IDisposable
         var sampler = settings.Create(Trainer.Diffusion);
         try
         {
-            var pipeline = new SamplingPipeline((x, t) => Trainer.EmaModel.call(x, t), sampler);
+            var pipeline = new SamplingPipeline((x, t) => Trainer.EmaModel.call(x, t), sampler, Trainer.Device);
             using var images = pipeline.Generate(new SampleRequest(training.SampleCount, model.InChannels, model.ImageSize, model.ImageSize, training.Seed));
             var path = Path.Combine(SamplesDirectory, $"{CheckpointFiles.StepFolder(Trainer.Step)}.png");
             ImageGrid.SavePng(images, path, new GridOptions { Scale = model.ImageSize < 64 ? 2 : 1 });

@@ -44,6 +44,21 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Help_and_errors_name_the_tool_ddpm_when_run_from_the_dll()
+    {
+        // CliRunner starts `dotnet Ddpm.Cli.dll`, as the main job does.
+        var help = CliRunner.Run("--help");
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("Usage:\n  ddpm [command] [options]", help.Stdout.ReplaceLineEndings("\n"));
+        Assert.DoesNotContain("Ddpm.Cli", help.Stdout);
+        var sub = CliRunner.Run("sample", "--help");
+        Assert.Contains("ddpm sample [options]", sub.Stdout);
+        var error = CliRunner.Run("frobnicate");
+        Assert.StartsWith("ddpm: error: ", error.Stderr);
+        Assert.DoesNotContain("Ddpm.Cli", error.Stderr);
+    }
+
+    [Fact]
     public void Bad_options_are_one_line_errors()
     {
         AssertOneLineError(CliRunner.Run("train", "--steps", "-5"), "--steps");

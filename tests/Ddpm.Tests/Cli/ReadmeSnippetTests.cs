@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Ddpm.Imaging;
 using Ddpm.Tests.TestSupport;
 using System.Reflection;
 using Microsoft.CodeAnalysis;
@@ -45,6 +46,18 @@ public sealed partial class ReadmeSnippetTests
         entry.Invoke(null, entry.GetParameters().Length == 0 ? null : [Array.Empty<string>()]);
     }
 
+    /// <summary>Files under <paramref name="work"/>, relative to it, without following links (the models/ link).</summary>
+    private static List<string> WrittenFiles(string work) =>
+        Directory.GetFiles(work, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint })
+            .Select(f => Path.GetRelativePath(work, f)).Order(StringComparer.Ordinal).ToList();
+
+    private static void AssertPngSize(string path, GridLayout expected)
+    {
+        using var bitmap = SkiaSharp.SKBitmap.Decode(path);
+        Assert.NotNull(bitmap);
+        Assert.Equal((expected.Width, expected.Height), (bitmap.Width, bitmap.Height));
+    }
+
     [Fact]
     public void The_readme_has_a_sampling_and_a_training_snippet()
     {
@@ -67,9 +80,26 @@ public sealed partial class ReadmeSnippetTests
             // Relative paths in the snippets resolve as they would from the repository root.
             Directory.CreateSymbolicLink(Path.Combine(work, "models"), Path.Combine(CliRunner.RepositoryRoot(), "models"));
             Environment.CurrentDirectory = work;
+            // Only what the snippet writes counts: the linked models/ folder (which holds PNGs) is not searched.
+            Assert.Empty(WrittenFiles(work));
             CompileAndRun(code);
-            var pngs = Directory.GetFiles(work, "*.png", SearchOption.AllDirectories);
-            Assert.NotEmpty(pngs);
+            var written = WrittenFiles(work);
+            if (code.Contains("garments.png", StringComparison.Ordinal))
+            {
+                // 16 Fashion-MNIST images, 28×28 at scale 2, in a 4×4 grid.
+                Assert.Equal(["garments.png"], written);
+                AssertPngSize(Path.Combine(work, "garments.png"), ImageGrid.Layout(16, 28, 28, new GridOptions { Scale = 2 }));
+            }
+            else
+            {
+                // 20 steps into runs/stripes: a complete final checkpoint and a grid of 16 EMA samples (scale 2 below 64 pixels).
+                var checkpoint = Path.Combine("runs", "stripes", "checkpoints", "step-0000020");
+                foreach (var file in new[] { "model.safetensors", "ema.safetensors", "optimizer.pt", "state.json", "config.json" })
+                    Assert.Contains(Path.Combine(checkpoint, file), written);
+                var samples = Path.Combine("runs", "stripes", "samples", "step-0000020.png");
+                Assert.Contains(samples, written);
+                AssertPngSize(Path.Combine(work, samples), ImageGrid.Layout(16, 28, 28, new GridOptions { Scale = 2 }));
+            }
         }
         finally
         {

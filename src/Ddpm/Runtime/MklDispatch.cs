@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 
-namespace Ddpm;
+namespace Ddpm.Runtime;
 
 /// <summary>
 /// MKL, linked into libtorch for matrix products (attention, linear layers), picks its code path from the CPU vendor:

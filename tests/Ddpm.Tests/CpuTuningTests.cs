@@ -1,11 +1,14 @@
 using System.Runtime.Intrinsics.X86;
 using TorchSharp;
+using Ddpm.Runtime;
 using static TorchSharp.torch;
 
 namespace Ddpm.Tests;
 
-public sealed class CpuRuntimeTests
+public sealed class CpuTuningTests
 {
+    private delegate int IntFunction();
+
     private static string LibTorchCpu()
     {
         var library = LoadedLibraries.Find(name => name == "libtorch_cpu.so");
@@ -51,8 +54,8 @@ public sealed class CpuRuntimeTests
     [Fact]
     public void Libtorchs_constant_tables_are_located_in_memory_and_kept_accessed()
     {
-        CpuRuntime.Configure();
-        Assert.True(CpuRuntime.ConstantsKeptAccessed, CpuRuntime.ConstantsReason);
+        CpuTuning.Apply();
+        Assert.True(CpuTuning.ConstantsKeptAccessed, CpuTuning.ConstantsReason);
         var ranges = ConstantPages.Locate();
         Assert.NotEmpty(ranges);
         Assert.All(ranges, r => Assert.Equal(0, r.Start % 4096));
@@ -65,15 +68,26 @@ public sealed class CpuRuntimeTests
     }
 
     [Fact]
-    public void Configure_redirects_MKL_only_on_non_Intel_CPUs_with_AVX512_and_matrix_products_stay_exact()
+    public void Apply_redirects_MKLs_vendor_check_exactly_on_non_Intel_CPUs_with_AVX512_and_matrix_products_stay_exact()
     {
-        CpuRuntime.Configure();
+        CpuTuning.Apply();
         var (_, ebx, _, _) = X86Base.CpuId(0, 0);
         var intel = ebx == 0x756E6547; // "Genu"
         var avx512 = Avx512F.IsSupported && Avx512BW.IsSupported && Avx512DQ.IsSupported && Avx512F.VL.IsSupported;
-        // The redirect can only happen before the process's first matrix product, which another test may have run.
-        if (CpuRuntime.MklAvx512) Assert.True(!intel && avx512);
-        else Assert.NotNull(CpuRuntime.MklAvx512Reason);
+        // Redirected if and only if the CPU is not Intel's and has AVX-512; otherwise the reason names which.
+        Assert.Equal(!intel && avx512, CpuTuning.MklAvx512);
+        if (intel) Assert.Contains("Intel", CpuTuning.MklAvx512Reason);
+        else if (!avx512) Assert.Contains("AVX-512", CpuTuning.MklAvx512Reason);
+        else
+        {
+            // The PLT slots libtorch calls MKL's vendor checks through now point at one function returning 1.
+            Assert.Null(CpuTuning.MklAvx512Reason);
+            var library = LoadedLibraries.Find(name => name == "libtorch_cpu.so")!.Value;
+            var slots = MklDispatch.JumpSlots(library.Path, ["mkl_serv_intel_cpu_true", "mkl_serv_intel_cpu"]);
+            var targets = slots.Select(offset => System.Runtime.InteropServices.Marshal.ReadIntPtr(library.Base + (nint)offset)).Distinct().ToList();
+            var target = Assert.Single(targets);
+            Assert.Equal(1, System.Runtime.InteropServices.Marshal.GetDelegateForFunctionPointer<IntFunction>(target)());
+        }
 
         using var g = new Generator(1);
         using var a = randn([3, 67, 129], generator: g);
@@ -87,8 +101,8 @@ public sealed class CpuRuntimeTests
     [Fact]
     public void Denormals_are_flushed_on_the_configuring_thread()
     {
-        CpuRuntime.Configure();
-        Assert.True(CpuRuntime.DenormalsFlushed);
+        CpuTuning.Apply();
+        Assert.True(CpuTuning.DenormalsFlushed);
         using var tiny = tensor(new[] { 1e-30f });
         using var product = tiny.mul(1e-10f);
         Assert.Equal(0f, product.item<float>());
@@ -110,9 +124,9 @@ public sealed class CpuRuntimeTests
                 using var nonzero = product.ne(0);
                 return nonzero.sum().item<long>();
             }
-            CpuRuntime.Configure(CpuSettings.Default with { FlushDenormals = false });
+            CpuTuning.Apply(CpuTuningOptions.Default with { FlushDenormals = false });
             kept = Denormals();
-            CpuRuntime.Configure(CpuSettings.Default);
+            CpuTuning.Apply(CpuTuningOptions.Default);
             flushed = Denormals();
         });
         thread.Start();

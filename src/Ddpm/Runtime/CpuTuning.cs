@@ -1,13 +1,24 @@
 using System.Runtime.InteropServices;
 using TorchSharp;
 
-namespace Ddpm;
+namespace Ddpm.Runtime;
 
 /// <summary>
-/// Process-wide CPU settings that make libtorch fast on Linux. Called by the <c>ddpm</c> tool at start-up; a program
-/// using the library calls <see cref="Configure(int?)"/> once before its first tensor.
+/// Opt-in, process-wide CPU tuning that makes libtorch fast on Linux: glibc's allocator keeps freed activations,
+/// denormal floats are flushed to zero on the calling thread and its OpenMP team, MKL takes its AVX-512 kernels on
+/// non-Intel CPUs (a patch of libtorch's procedure linkage table), NNPACK is turned off, a background thread keeps
+/// libtorch's constant tables marked as accessed, and the library's training and sampling loops collect garbage after
+/// every step. The library never applies any of it by itself: building a model, training or sampling changes nothing
+/// process-wide. A host that wants it (the <c>ddpm</c> tool, the benchmark) calls <see cref="Apply"/> once at start-up,
+/// on the thread that will run the model, before its first tensor.
+/// <para>
+/// The per-step parts are a process-wide switch that only <see cref="Apply"/> turns on: the trainer and the sampling
+/// pipeline call <see cref="BeginStep"/> and <see cref="EndStep"/> around every step, and both do nothing unless the
+/// host applied the tuning (the tuning is process-wide, so its per-step part is too; no per-object hook needs to be
+/// threaded through every entry point).
+/// </para>
 /// </summary>
-public static unsafe partial class CpuRuntime
+public static unsafe partial class CpuTuning
 {
     // glibc mallopt parameters (malloc.h).
     private const int MallocTrimThreshold = -1;
@@ -24,60 +35,50 @@ public static unsafe partial class CpuRuntime
     /// <summary>Extra heap grown at a time, so the heap is not extended by small steps.</summary>
     public const int TopPadBytes = 256 << 20;
 
-    private static int configured;
-    private static int everConfigured;
+    private static int allocatorApplied;
+    private static volatile bool applied;
 
-    /// <summary>
-    /// Applies the default settings unless <see cref="Configure(CpuSettings)"/> ran already. Building a U-Net calls it,
-    /// so a program that never configures the runtime still gets the tuned allocator, FTZ and MKL's fast kernels.
-    /// </summary>
-    public static void EnsureConfigured()
-    {
-        if (Volatile.Read(ref everConfigured) == 0) Configure();
-    }
+    /// <summary>Whether <see cref="Apply"/> ran in this process.</summary>
+    public static bool Applied => applied;
 
     /// <summary>Whether the allocator settings were applied (glibc only).</summary>
     public static bool AllocatorTuned { get; private set; }
 
-    /// <summary>Whether blocks above glibc's 32 MiB mmap threshold come from the heap too (see <see cref="CpuSettings.KeepLargeBlocksInHeap"/>).</summary>
+    /// <summary>Whether blocks above glibc's 32 MiB mmap threshold come from the heap too (see <see cref="CpuTuningOptions.KeepLargeBlocksInHeap"/>).</summary>
     public static bool LargeBlocksInHeap { get; private set; }
 
     /// <summary>Whether denormal floats are flushed to zero on the configuring thread (and the threads it starts).</summary>
     public static bool DenormalsFlushed { get; private set; }
 
-    /// <summary>Whether MKL was let take its AVX-512 kernels on a non-Intel CPU (see <see cref="CpuSettings.MklAvx512"/>).</summary>
+    /// <summary>Whether MKL was let take its AVX-512 kernels on a non-Intel CPU (see <see cref="CpuTuningOptions.MklAvx512"/>).</summary>
     public static bool MklAvx512 => MklDispatch.Redirected;
 
     /// <summary>Why MKL's vendor check was left alone, or null when it was redirected.</summary>
     public static string? MklAvx512Reason => MklDispatch.Reason;
 
-    /// <summary>Whether libtorch's constant tables are kept marked as accessed (see <see cref="CpuSettings.KeepConstantsAccessed"/>).</summary>
+    /// <summary>Whether libtorch's constant tables are kept marked as accessed (see <see cref="CpuTuningOptions.KeepConstantsAccessed"/>).</summary>
     public static bool ConstantsKeptAccessed => ConstantPages.Active;
 
     /// <summary>Why libtorch's constant tables are not kept marked as accessed, or null.</summary>
     public static string? ConstantsReason => ConstantPages.Reason;
 
-    /// <summary>The settings <see cref="Configure(CpuSettings)"/> applied last.</summary>
-    public static CpuSettings Settings { get; private set; } = CpuSettings.Default;
+    /// <summary>The options <see cref="Apply"/> applied last, or null when it never ran.</summary>
+    public static CpuTuningOptions? Options { get; private set; }
 
     /// <summary>
-    /// Keeps freed activations in the heap instead of unmapping them after every step (glibc's default returns every
-    /// large block to the system, and the next step page-faults it back), flushes denormal floats to zero, and uses one
-    /// intra-op thread per core. Safe to call more than once.
+    /// Applies <paramref name="options"/> (<see cref="CpuTuningOptions.Default"/> when null): keeps freed activations
+    /// in the heap instead of unmapping them after every step (glibc's default returns every large block to the system,
+    /// and the next step page-faults it back), flushes denormal floats to zero, uses one intra-op thread per core, and
+    /// so on (see <see cref="CpuTuningOptions"/>). Call it on the thread that will run the model, before its first
+    /// tensor: the floating-point mode is per thread, and libtorch's worker threads copy it from the thread that starts
+    /// them. The allocator settings are applied once per process; the others each time. Safe to call more than once.
     /// </summary>
-    public static void Configure(int? threads = null) => Configure(CpuSettings.Default with { Threads = threads });
-
-    /// <summary>
-    /// Applies <paramref name="settings"/>. Call it on the thread that will run the model, before its first tensor:
-    /// the floating-point mode is per thread, and libtorch's worker threads copy it from the thread that starts them.
-    /// The allocator settings are applied once per process; the others each time.
-    /// </summary>
-    public static void Configure(CpuSettings settings)
+    public static void Apply(CpuTuningOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(settings);
-        Settings = settings;
-        Volatile.Write(ref everConfigured, 1);
-        if (settings.TuneAllocator && Interlocked.Exchange(ref configured, 1) == 0 && OperatingSystem.IsLinux())
+        var settings = options ?? CpuTuningOptions.Default;
+        Options = settings;
+        applied = true;
+        if (settings.TuneAllocator && Interlocked.Exchange(ref allocatorApplied, 1) == 0 && OperatingSystem.IsLinux())
         {
             try
             {
@@ -122,13 +123,14 @@ public static unsafe partial class CpuRuntime
     }
 
     /// <summary>
-    /// Sets the floating-point mode of the calling thread and its OpenMP team again: for a thread that runs the model
-    /// but did not call <see cref="Configure(CpuSettings)"/> (the trainer and the samplers call it on theirs).
+    /// Called by the trainer and the sampling pipeline before every step. Does nothing unless <see cref="Apply"/> ran;
+    /// then it sets the floating-point mode of a thread that runs the model but did not call <see cref="Apply"/>
+    /// (and of its OpenMP team), once per thread.
     /// </summary>
-    public static void ConfigureThread()
+    public static void BeginStep()
     {
-        if (Volatile.Read(ref everConfigured) == 0) Configure();
-        else if (Settings.FlushDenormals && !FlushedOnThisThread) DenormalsFlushed = SetFlushDenormals(true);
+        if (!applied || FlushedOnThisThread) return;
+        if (Options!.FlushDenormals) DenormalsFlushed = SetFlushDenormals(true);
         FlushedOnThisThread = true;
     }
 
@@ -158,12 +160,13 @@ public static unsafe partial class CpuRuntime
     }
 
     /// <summary>
-    /// Called by the trainer and the samplers once a step's tensors are disposed: runs the garbage collector and the
-    /// finalizers it queues (see <see cref="CpuSettings.CollectAfterEachStep"/>). About 1–2 ms.
+    /// Called by the trainer and the sampling pipeline once a step's tensors are disposed. Does nothing unless
+    /// <see cref="Apply"/> ran with <see cref="CpuTuningOptions.CollectAfterEachStep"/>; then it runs the garbage
+    /// collector and the finalizers it queues. About 1–2 ms.
     /// </summary>
     public static void EndStep()
     {
-        if (!Settings.CollectAfterEachStep) return;
+        if (!applied || !Options!.CollectAfterEachStep) return;
         GC.Collect();
         GC.WaitForPendingFinalizers();
     }
@@ -182,11 +185,11 @@ public static unsafe partial class CpuRuntime
     private static partial int mallopt(int param, int value);
 }
 
-/// <summary>What <see cref="CpuRuntime.Configure(CpuSettings)"/> applies; every optimisation can be turned off to measure it.</summary>
-public sealed record CpuSettings
+/// <summary>What <see cref="CpuTuning.Apply"/> applies; every optimisation can be turned off to measure it.</summary>
+public sealed record CpuTuningOptions
 {
     /// <summary>Everything on, one thread per core.</summary>
-    public static CpuSettings Default { get; } = new();
+    public static CpuTuningOptions Default { get; } = new();
 
     /// <summary>Intra-op threads; null means one per core.</summary>
     public int? Threads { get; init; }
@@ -222,7 +225,7 @@ public sealed record CpuSettings
     public bool KeepConstantsAccessed { get; init; } = true;
 
     /// <summary>
-    /// <see cref="CpuRuntime.EndStep"/> runs the finalizers of the step's leftover TorchSharp objects at the end of
+    /// <see cref="CpuTuning.EndStep"/> runs the finalizers of the step's leftover TorchSharp objects at the end of
     /// every training and sampling step. TorchSharp 0.107 leaves some small native blocks to the finalizer: the
     /// <see cref="TorchSharp.Scalar"/> of every number operand and implicit <c>alpha</c> (the code of this library
     /// avoids them where it runs every step, see <see cref="NativeScalars"/>), and the pinned buffer behind each

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Ddpm;
+namespace Ddpm.Runtime;
 
 /// <summary>
 /// Runs a function once on every thread of the calling thread's OpenMP team (libtorch's intra-op threads), through

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Ddpm;
+namespace Ddpm.Runtime;
 
 /// <summary>One section header of an ELF file.</summary>
 internal sealed record ElfSection(string Name, uint Type, ulong Flags, ulong Address, long Offset, long Size, uint Link);

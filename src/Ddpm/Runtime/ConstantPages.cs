@@ -1,4 +1,4 @@
-namespace Ddpm;
+namespace Ddpm.Runtime;
 
 /// <summary>
 /// Keeps the pages of libtorch's constant tables (its <c>.rodata</c>) marked as accessed, by reading one byte of each

@@ -1,4 +1,4 @@
-namespace Ddpm;
+namespace Ddpm.Runtime;
 
 /// <summary>One line of <c>/proc/self/maps</c>: an address range, its permissions ("r-xp" …), file offset and path.</summary>
 internal readonly record struct Mapping(nint Start, nint End, string Permissions, long Offset, string Path);
