@@ -10,7 +10,7 @@ public sealed partial class NllCommandTests : IDisposable
 {
     private static readonly string[] Outputs = ["nll-terms.csv", "nll-terms.png", "nll-images.csv", "nll.txt"];
 
-    private readonly string root = TinyRuns.TempDir();
+    private readonly TempFolder temp = new();
     private readonly string run;
     private readonly string data;
 
@@ -95,14 +95,7 @@ public sealed partial class NllCommandTests : IDisposable
         Assert.Contains("6 images", r.Stderr);
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    private string root => temp.Path;
+
+    public void Dispose() => temp.Dispose();
 }

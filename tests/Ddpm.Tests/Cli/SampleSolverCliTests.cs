@@ -6,7 +6,7 @@ namespace Ddpm.Tests.Cli;
 /// <summary><c>ddpm sample</c> with the multistep solvers: --sampler dpm-solver++|unipc, --order, --solver-type, --variant.</summary>
 public sealed class SampleSolverCliTests : IDisposable
 {
-    private readonly string root = TinyRuns.TempDir();
+    private readonly TempFolder temp = new();
 
     [Fact]
     public void Solvers_sample_a_trained_run_and_a_bad_order_is_a_one_line_error()
@@ -32,14 +32,7 @@ public sealed class SampleSolverCliTests : IDisposable
         Assert.Contains("order", lines[0]);
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    private string root => temp.Path;
+
+    public void Dispose() => temp.Dispose();
 }

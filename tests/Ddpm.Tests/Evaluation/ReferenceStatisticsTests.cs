@@ -1,5 +1,5 @@
 using Ddpm.Evaluation;
-using Ddpm.Tests.Data;
+using Ddpm.Tests.TestSupport;
 using Xunit;
 using static TorchSharp.torch;
 
