@@ -25,12 +25,13 @@ internal static class SampleCommand
         var raw = new Option<bool>("--raw") { Description = "Use the raw weights instead of the EMA weights" };
         var scale = new Option<int>("--scale") { Description = "Upscale factor of the grid (nearest neighbour)", DefaultValueFactory = _ => 2 }.Positive();
         var progressive = new Option<string?>("--progressive") { Description = "Also write an animated GIF of the predicted x̂0 over the steps (coarse to fine)" };
-        var noClip = new Option<bool>("--no-clip") { Description = "Do not clip the predicted x̂0 to [-1, 1] at each step" };
+        var clip = new ClipOption();
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 compute", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
         var command = new Command("sample", "Generate images from a trained model (EMA weights by default).")
         {
-            checkpoint, count, batchSize, sampler, steps, eta, spacing, seed, output, outDir, raw, scale, progressive, noClip, precision,
+            checkpoint, count, batchSize, sampler, steps, eta, spacing, seed, output, outDir, raw, scale, progressive, precision,
         };
+        clip.AddTo(command);
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var gridPath = parse.GetValue(output);
@@ -59,7 +60,7 @@ internal static class SampleCommand
                     "trailing" => TimestepSpacing.Trailing,
                     _ => null,
                 },
-                ClipDenoised = !parse.GetValue(noClip),
+                Denoised = clip.Get(parse),
             };
             var n = parse.GetValue(count);
             var batch = parse.GetValue(batchSize);

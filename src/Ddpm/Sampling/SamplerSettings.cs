@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Ddpm.Diffusion;
 
 namespace Ddpm.Sampling;
@@ -27,8 +28,16 @@ public sealed record SamplerSettings
     /// <summary>Timestep spacing; null for the sampler's default (linspace for respaced DDPM, leading for DDIM).</summary>
     public TimestepSpacing? Spacing { get; init; }
 
-    /// <summary>Clip x̂_0 to [−1, 1] at every step (on by default, as the official code and diffusers).</summary>
-    public bool ClipDenoised { get; init; } = true;
+    /// <summary>What is done to x̂_0 at every step: clip by default, as the official code and diffusers.</summary>
+    public DenoisedHandling Denoised { get; init; } = DenoisedHandling.Clip;
+
+    /// <summary>Clip x̂_0 to [−1, 1] (<see cref="DenoisedHandling.Clip"/>) or not (<see cref="DenoisedHandling.None"/>); kept for existing callers.</summary>
+    [JsonIgnore]
+    public bool ClipDenoised
+    {
+        get => Denoised != DenoisedHandling.None;
+        init => Denoised = value ? DenoisedHandling.Clip : DenoisedHandling.None;
+    }
 
     /// <summary>DDPM with the full chain.</summary>
     public static SamplerSettings Ddpm(int? steps = null) => new() { Kind = SamplerKind.Ddpm, Steps = steps };
@@ -43,14 +52,14 @@ public sealed record SamplerSettings
         {
             Steps = Steps,
             Spacing = Spacing ?? TimestepSpacing.Linspace,
-            ClipDenoised = ClipDenoised,
+            Denoised = Denoised,
         }),
         SamplerKind.Ddim => new DdimSampler(diffusion, new DdimSamplerOptions
         {
             Steps = Steps ?? 50,
             Eta = Eta,
             Spacing = Spacing ?? TimestepSpacing.Leading,
-            ClipDenoised = ClipDenoised,
+            Denoised = Denoised,
         }),
         _ => throw new InvalidOperationException($"Unknown sampler {Kind}."),
     };
