@@ -80,6 +80,7 @@ public static class EvaluationRun
     /// <paramref name="directory"/>, each written atomically as soon as its batch is done; existing images are kept. Image i
     /// depends only on (<paramref name="seed"/>, i), so a rerun after an interruption completes the same set. Returns the number drawn.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The folder holds images of another model, sampler, seed or count (its <see cref="ManifestFile"/> differs).</exception>
     public static int GenerateMissing(DiffusionModel model, SamplerSettings sampler, string directory, int total, long seed, int batchSize,
         Shard? shard = null, IProgress<EvaluationProgress>? progress = null)
     {
@@ -87,6 +88,14 @@ public static class EvaluationRun
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         shard ??= Shard.Whole;
         Directory.CreateDirectory(directory);
+        // Kept images are only reused for the same weights and sampling settings.
+        var weights = Path.Combine(model.CheckpointDirectory, model.UsesEma ? CheckpointFiles.Ema : CheckpointFiles.Model);
+        var manifest = ConfigJson.Serialize(new SamplingManifest(Path.GetFullPath(weights), new FileInfo(weights).Length, model.Precision.ToString(),
+            sampler, seed, total));
+        var manifestPath = Path.Combine(directory, ManifestFile);
+        if (File.Exists(manifestPath) && File.ReadAllText(manifestPath) != manifest)
+            throw new InvalidOperationException($"{directory} holds images of another model, sampler, seed or count ({manifestPath}); use another output folder or delete it.");
+        AtomicFile.WriteAllBytes(manifestPath, Encoding.UTF8.GetBytes(manifest));
         var first = shard.First(total);
         var length = shard.Length(total);
         var missing = new List<long>();
@@ -107,6 +116,11 @@ public static class EvaluationRun
         }
         return missing.Count;
     }
+
+    /// <summary>The record of how a folder's images are drawn, beside them.</summary>
+    public const string ManifestFile = "sampling.json";
+
+    private sealed record SamplingManifest(string Weights, long WeightsBytes, string Precision, SamplerSettings Sampler, long Seed, int Count);
 
     /// <summary>The images of a sampling run's folder, by global index 0..count−1; every one must exist.</summary>
     public static ByteImageDataset LoadSamples(string directory, int count, string name = "samples")
