@@ -155,7 +155,8 @@ internal static class EvalCommand
         return new ByteImageDataset(data.Name, data.Channels, data.Height, data.Width, images);
     }
 
-    private static string DefaultCache()
+    /// <summary>The reference-features cache: $XDG_CACHE_HOME/ddpm or ~/.cache/ddpm.</summary>
+    internal static string DefaultCache()
     {
         var root = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
         if (string.IsNullOrEmpty(root)) root = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");

@@ -69,7 +69,7 @@ public sealed class EvalCommandTests : IDisposable
         AssertOk(CliRunner.Run(args));
         var images = Path.Combine(outDir, EvaluationRun.ImagesFolder);
         var first = Enumerable.Range(0, 7).Select(i => File.ReadAllBytes(EvaluationRun.ImagePath(images, i))).ToArray();
-        Assert.Equal(7, Directory.GetFiles(images).Length);
+        Assert.Equal(7, Directory.GetFiles(images, "*.png").Length);
         foreach (var file in new[] { EvaluationRun.ReportFile, EvaluationRun.GridFile, EvaluationRun.NeighboursFile })
             Assert.True(File.Exists(Path.Combine(outDir, file)), file);
         var metrics = Metrics(outDir);
@@ -126,6 +126,31 @@ public sealed class EvalCommandTests : IDisposable
         Assert.Equal(1.0, record.Metrics.Precision, 12);
         Assert.Equal(1.0, record.Metrics.Recall, 12);
         Assert.Contains("| FID |", File.ReadAllText(Path.Combine(outDir, EvaluationRun.ReportFile)));
+    }
+
+    [Fact]
+    public void Training_logs_fid_and_kid_every_n_steps_and_a_resumed_run_keeps_earlier_rows()
+    {
+        var data = TinyRuns.Data();
+        using var extractor = FeatureExtractors.Load(TinyExtractor("train-features", [4, 8], 16, 3));
+        var reference = EvaluationRun.Features(extractor, data, data.Count, 16);
+        var run = Path.Combine(root, "evaluated");
+        using (var training = TrainingRun.Start(run, TinyRuns.Config(steps: 4), data))
+        {
+            training.Evaluation = new TrainingEvaluation(extractor, reference, every: 2, count: 4);
+            training.Train();
+        }
+        var rows = File.ReadAllLines(Path.Combine(run, "eval.csv"));
+        Assert.Equal(TrainingEvaluation.Header, rows[0]);
+        Assert.Equal(["2", "4"], rows.Skip(1).Select(r => r.Split(',')[0]));
+        Assert.All(rows.Skip(1), r => Assert.True(double.IsFinite(double.Parse(r.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture))));
+        Assert.True(File.Exists(Path.Combine(run, "fid.png")));
+        using (var resumed = TrainingRun.Resume(run, data, 6))
+        {
+            resumed.Evaluation = new TrainingEvaluation(extractor, reference, every: 2, count: 4);
+            resumed.Train();
+        }
+        Assert.Equal(["2", "4", "6"], File.ReadAllLines(Path.Combine(run, "eval.csv")).Skip(1).Select(r => r.Split(',')[0]));
     }
 
     [Fact]
