@@ -11,6 +11,7 @@ root.Subcommands.Add(SampleCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
+root.Subcommands.Add(ClassifierCommand.Create());
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

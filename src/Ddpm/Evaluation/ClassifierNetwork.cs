@@ -52,7 +52,7 @@ public sealed class ClassifierNetwork : nn.Module<Tensor, Tensor>
         feature = nn.Linear(channels, config.FeatureDimension, hasBias: false);
         featureNorm = config.Norm == ClassifierNorm.Batch
             ? nn.BatchNorm1d(config.FeatureDimension)
-            : nn.GroupNorm(ClassifierConfig.GroupNormGroups(config.FeatureDimension), config.FeatureDimension);
+            : GroupNorm(config.FeatureDimension);
         head = nn.Linear(config.FeatureDimension, config.Classes);
         if (generator is not null)
         {
@@ -89,7 +89,10 @@ public sealed class ClassifierNetwork : nn.Module<Tensor, Tensor>
             foreach (var layer in stages[i]) h = layer.call(h);
         }
         h = h.mean([2, 3]);
-        var features = nn.functional.relu(featureNorm.call(feature.call(h)));
+        var projected = feature.call(h);
+        // Group norm wants [N, C, …]: a trailing axis of 1 for the feature vector.
+        var normed = Config.Norm == ClassifierNorm.Group ? featureNorm.call(projected.unsqueeze(2)).squeeze(2) : featureNorm.call(projected);
+        var features = nn.functional.relu(normed);
         var dropped = features;
         if (training && dropout > 0 && Dropout is { } stream)
         {
@@ -98,6 +101,16 @@ public sealed class ClassifierNetwork : nn.Module<Tensor, Tensor>
         }
         var logits = head.call(dropped);
         return new ClassifierOutput(features.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Group normalisation with its affine parameters set to 1 and 0 explicitly (TorchSharp leaves them unset).</summary>
+    private static GroupNorm GroupNorm(int channels)
+    {
+        var norm = nn.GroupNorm(ClassifierConfig.GroupNormGroups(channels), channels);
+        using var noGrad = no_grad();
+        norm.weight!.fill_(1);
+        norm.bias!.zero_();
+        return norm;
     }
 
     /// <summary>Number of trainable parameters.</summary>
@@ -111,7 +124,7 @@ public sealed class ClassifierNetwork : nn.Module<Tensor, Tensor>
         public ConvNormRelu(int input, int output, ClassifierNorm kind, Generator? generator) : base("ConvNormRelu")
         {
             conv = nn.Conv2d(input, output, 3, padding: 1, bias: false);
-            norm = kind == ClassifierNorm.Batch ? nn.BatchNorm2d(output) : nn.GroupNorm(ClassifierConfig.GroupNormGroups(output), output);
+            norm = kind == ClassifierNorm.Batch ? nn.BatchNorm2d(output) : GroupNorm(output);
             if (generator is not null) Init.Default(conv, generator);
             RegisterComponents();
         }

@@ -119,108 +119,108 @@ public sealed class FidInceptionV3 : nn.Module<Tensor, Tensor>
     /// <summary>pytorch-fid's FIDInceptionA (torchvision's InceptionA, average pool without padding).</summary>
     private sealed class InceptionA : Branches
     {
-        private readonly BasicConv2d b1, b5a, b5b, d1, d2, d3, pool;
+        private readonly BasicConv2d branch1x1, branch5x5_1, branch5x5_2, branch3x3dbl_1, branch3x3dbl_2, branch3x3dbl_3, branch_pool;
 
         public InceptionA(long input, long poolFeatures) : base("FIDInceptionA")
         {
-            b1 = Conv("branch1x1", input, 64, (1, 1));
-            b5a = Conv("branch5x5_1", input, 48, (1, 1));
-            b5b = Conv("branch5x5_2", 48, 64, (5, 5), padding: (2, 2));
-            d1 = Conv("branch3x3dbl_1", input, 64, (1, 1));
-            d2 = Conv("branch3x3dbl_2", 64, 96, (3, 3), padding: (1, 1));
-            d3 = Conv("branch3x3dbl_3", 96, 96, (3, 3), padding: (1, 1));
-            pool = Conv("branch_pool", input, poolFeatures, (1, 1));
+            branch1x1 = Conv("branch1x1", input, 64, (1, 1));
+            branch5x5_1 = Conv("branch5x5_1", input, 48, (1, 1));
+            branch5x5_2 = Conv("branch5x5_2", 48, 64, (5, 5), padding: (2, 2));
+            branch3x3dbl_1 = Conv("branch3x3dbl_1", input, 64, (1, 1));
+            branch3x3dbl_2 = Conv("branch3x3dbl_2", 64, 96, (3, 3), padding: (1, 1));
+            branch3x3dbl_3 = Conv("branch3x3dbl_3", 96, 96, (3, 3), padding: (1, 1));
+            branch_pool = Conv("branch_pool", input, poolFeatures, (1, 1));
         }
 
         protected override Tensor[] Forward(Tensor x) =>
-            [b1.call(x), b5b.call(b5a.call(x)), d3.call(d2.call(d1.call(x))), pool.call(AvgPoolExcludingPadding(x))];
+            [branch1x1.call(x), branch5x5_2.call(branch5x5_1.call(x)), branch3x3dbl_3.call(branch3x3dbl_2.call(branch3x3dbl_1.call(x))), branch_pool.call(AvgPoolExcludingPadding(x))];
     }
 
     /// <summary>torchvision's InceptionB (grid reduction, unchanged in pytorch-fid).</summary>
     private sealed class InceptionB : Branches
     {
-        private readonly BasicConv2d b3, d1, d2, d3;
+        private readonly BasicConv2d branch3x3, branch3x3dbl_1, branch3x3dbl_2, branch3x3dbl_3;
 
         public InceptionB(long input) : base("InceptionB")
         {
-            b3 = Conv("branch3x3", input, 384, (3, 3), stride: 2);
-            d1 = Conv("branch3x3dbl_1", input, 64, (1, 1));
-            d2 = Conv("branch3x3dbl_2", 64, 96, (3, 3), padding: (1, 1));
-            d3 = Conv("branch3x3dbl_3", 96, 96, (3, 3), stride: 2);
+            branch3x3 = Conv("branch3x3", input, 384, (3, 3), stride: 2);
+            branch3x3dbl_1 = Conv("branch3x3dbl_1", input, 64, (1, 1));
+            branch3x3dbl_2 = Conv("branch3x3dbl_2", 64, 96, (3, 3), padding: (1, 1));
+            branch3x3dbl_3 = Conv("branch3x3dbl_3", 96, 96, (3, 3), stride: 2);
         }
 
         protected override Tensor[] Forward(Tensor x) =>
-            [b3.call(x), d3.call(d2.call(d1.call(x))), nn.functional.max_pool2d(x, 3, stride: 2)];
+            [branch3x3.call(x), branch3x3dbl_3.call(branch3x3dbl_2.call(branch3x3dbl_1.call(x))), nn.functional.max_pool2d(x, 3, stride: 2)];
     }
 
     /// <summary>pytorch-fid's FIDInceptionC (factorised 7×7 convolutions, average pool without padding).</summary>
     private sealed class InceptionC : Branches
     {
-        private readonly BasicConv2d b1, s1, s2, s3, d1, d2, d3, d4, d5, pool;
+        private readonly BasicConv2d branch1x1, branch7x7_1, branch7x7_2, branch7x7_3, branch7x7dbl_1, branch7x7dbl_2, branch7x7dbl_3, branch7x7dbl_4, branch7x7dbl_5, branch_pool;
 
         public InceptionC(long input, long c7) : base("FIDInceptionC")
         {
-            b1 = Conv("branch1x1", input, 192, (1, 1));
-            s1 = Conv("branch7x7_1", input, c7, (1, 1));
-            s2 = Conv("branch7x7_2", c7, c7, (1, 7), padding: (0, 3));
-            s3 = Conv("branch7x7_3", c7, 192, (7, 1), padding: (3, 0));
-            d1 = Conv("branch7x7dbl_1", input, c7, (1, 1));
-            d2 = Conv("branch7x7dbl_2", c7, c7, (7, 1), padding: (3, 0));
-            d3 = Conv("branch7x7dbl_3", c7, c7, (1, 7), padding: (0, 3));
-            d4 = Conv("branch7x7dbl_4", c7, c7, (7, 1), padding: (3, 0));
-            d5 = Conv("branch7x7dbl_5", c7, 192, (1, 7), padding: (0, 3));
-            pool = Conv("branch_pool", input, 192, (1, 1));
+            branch1x1 = Conv("branch1x1", input, 192, (1, 1));
+            branch7x7_1 = Conv("branch7x7_1", input, c7, (1, 1));
+            branch7x7_2 = Conv("branch7x7_2", c7, c7, (1, 7), padding: (0, 3));
+            branch7x7_3 = Conv("branch7x7_3", c7, 192, (7, 1), padding: (3, 0));
+            branch7x7dbl_1 = Conv("branch7x7dbl_1", input, c7, (1, 1));
+            branch7x7dbl_2 = Conv("branch7x7dbl_2", c7, c7, (7, 1), padding: (3, 0));
+            branch7x7dbl_3 = Conv("branch7x7dbl_3", c7, c7, (1, 7), padding: (0, 3));
+            branch7x7dbl_4 = Conv("branch7x7dbl_4", c7, c7, (7, 1), padding: (3, 0));
+            branch7x7dbl_5 = Conv("branch7x7dbl_5", c7, 192, (1, 7), padding: (0, 3));
+            branch_pool = Conv("branch_pool", input, 192, (1, 1));
         }
 
         protected override Tensor[] Forward(Tensor x) =>
-            [b1.call(x), s3.call(s2.call(s1.call(x))), d5.call(d4.call(d3.call(d2.call(d1.call(x))))), pool.call(AvgPoolExcludingPadding(x))];
+            [branch1x1.call(x), branch7x7_3.call(branch7x7_2.call(branch7x7_1.call(x))), branch7x7dbl_5.call(branch7x7dbl_4.call(branch7x7dbl_3.call(branch7x7dbl_2.call(branch7x7dbl_1.call(x))))), branch_pool.call(AvgPoolExcludingPadding(x))];
     }
 
     /// <summary>torchvision's InceptionD (grid reduction, unchanged in pytorch-fid).</summary>
     private sealed class InceptionD : Branches
     {
-        private readonly BasicConv2d a1, a2, b1, b2, b3, b4;
+        private readonly BasicConv2d branch3x3_1, branch3x3_2, branch7x7x3_1, branch7x7x3_2, branch7x7x3_3, branch7x7x3_4;
 
         public InceptionD(long input) : base("InceptionD")
         {
-            a1 = Conv("branch3x3_1", input, 192, (1, 1));
-            a2 = Conv("branch3x3_2", 192, 320, (3, 3), stride: 2);
-            b1 = Conv("branch7x7x3_1", input, 192, (1, 1));
-            b2 = Conv("branch7x7x3_2", 192, 192, (1, 7), padding: (0, 3));
-            b3 = Conv("branch7x7x3_3", 192, 192, (7, 1), padding: (3, 0));
-            b4 = Conv("branch7x7x3_4", 192, 192, (3, 3), stride: 2);
+            branch3x3_1 = Conv("branch3x3_1", input, 192, (1, 1));
+            branch3x3_2 = Conv("branch3x3_2", 192, 320, (3, 3), stride: 2);
+            branch7x7x3_1 = Conv("branch7x7x3_1", input, 192, (1, 1));
+            branch7x7x3_2 = Conv("branch7x7x3_2", 192, 192, (1, 7), padding: (0, 3));
+            branch7x7x3_3 = Conv("branch7x7x3_3", 192, 192, (7, 1), padding: (3, 0));
+            branch7x7x3_4 = Conv("branch7x7x3_4", 192, 192, (3, 3), stride: 2);
         }
 
         protected override Tensor[] Forward(Tensor x) =>
-            [a2.call(a1.call(x)), b4.call(b3.call(b2.call(b1.call(x)))), nn.functional.max_pool2d(x, 3, stride: 2)];
+            [branch3x3_2.call(branch3x3_1.call(x)), branch7x7x3_4.call(branch7x7x3_3.call(branch7x7x3_2.call(branch7x7x3_1.call(x)))), nn.functional.max_pool2d(x, 3, stride: 2)];
     }
 
     /// <summary>pytorch-fid's FIDInceptionE_1 (average pool without padding) or FIDInceptionE_2 (max pool).</summary>
     private sealed class InceptionE : Branches
     {
-        private readonly BasicConv2d b1, s1, s2a, s2b, d1, d2, d3a, d3b, pool;
+        private readonly BasicConv2d branch1x1, branch3x3_1, branch3x3_2a, branch3x3_2b, branch3x3dbl_1, branch3x3dbl_2, branch3x3dbl_3a, branch3x3dbl_3b, branch_pool;
         private readonly bool maxPool;
 
         public InceptionE(long input, bool maxPool) : base(maxPool ? "FIDInceptionE_2" : "FIDInceptionE_1")
         {
             this.maxPool = maxPool;
-            b1 = Conv("branch1x1", input, 320, (1, 1));
-            s1 = Conv("branch3x3_1", input, 384, (1, 1));
-            s2a = Conv("branch3x3_2a", 384, 384, (1, 3), padding: (0, 1));
-            s2b = Conv("branch3x3_2b", 384, 384, (3, 1), padding: (1, 0));
-            d1 = Conv("branch3x3dbl_1", input, 448, (1, 1));
-            d2 = Conv("branch3x3dbl_2", 448, 384, (3, 3), padding: (1, 1));
-            d3a = Conv("branch3x3dbl_3a", 384, 384, (1, 3), padding: (0, 1));
-            d3b = Conv("branch3x3dbl_3b", 384, 384, (3, 1), padding: (1, 0));
-            pool = Conv("branch_pool", input, 192, (1, 1));
+            branch1x1 = Conv("branch1x1", input, 320, (1, 1));
+            branch3x3_1 = Conv("branch3x3_1", input, 384, (1, 1));
+            branch3x3_2a = Conv("branch3x3_2a", 384, 384, (1, 3), padding: (0, 1));
+            branch3x3_2b = Conv("branch3x3_2b", 384, 384, (3, 1), padding: (1, 0));
+            branch3x3dbl_1 = Conv("branch3x3dbl_1", input, 448, (1, 1));
+            branch3x3dbl_2 = Conv("branch3x3dbl_2", 448, 384, (3, 3), padding: (1, 1));
+            branch3x3dbl_3a = Conv("branch3x3dbl_3a", 384, 384, (1, 3), padding: (0, 1));
+            branch3x3dbl_3b = Conv("branch3x3dbl_3b", 384, 384, (3, 1), padding: (1, 0));
+            branch_pool = Conv("branch_pool", input, 192, (1, 1));
         }
 
         protected override Tensor[] Forward(Tensor x)
         {
-            var s = s1.call(x);
-            var d = d2.call(d1.call(x));
+            var s = branch3x3_1.call(x);
+            var d = branch3x3dbl_2.call(branch3x3dbl_1.call(x));
             var pooled = maxPool ? nn.functional.max_pool2d(x, 3, stride: 1, padding: 1) : AvgPoolExcludingPadding(x);
-            return [b1.call(x), s2a.call(s), s2b.call(s), d3a.call(d), d3b.call(d), pool.call(pooled)];
+            return [branch1x1.call(x), branch3x3_2a.call(s), branch3x3_2b.call(s), branch3x3dbl_3a.call(d), branch3x3dbl_3b.call(d), branch_pool.call(pooled)];
         }
     }
 }

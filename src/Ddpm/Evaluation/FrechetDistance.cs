@@ -10,7 +10,7 @@ namespace Ddpm.Evaluation;
 /// pytorch-fid takes <c>scipy.linalg.sqrtm(Σ₁Σ₂)</c> (a Schur method on a non-symmetric product) and, when that fails,
 /// retries with ε·I added. Here the trace comes from two symmetric eigendecompositions (libtorch <c>linalg.eigh</c>):
 /// Σ₁ = V Λ Vᵀ gives S = Σ₁^{1/2} = V Λ^{1/2} Vᵀ; the symmetric M = S Σ₂ S has the eigenvalues of Σ₁Σ₂, all ≥ 0 in exact
-/// arithmetic, and tr M^{1/2} = Σ √λᵢ(M). Rounding leaves eigenvalues of nearly singular covariances slightly negative
+/// arithmetic, and tr M^{1/2} = Σ √λᵢ(M) (an SVD stands in when the eigensolver fails to converge). Rounding leaves eigenvalues of nearly singular covariances slightly negative
 /// (of the order of ε·‖Σ‖); those are clamped to 0 before the square root, in both decompositions, which changes the
 /// result by at most √(that size) per eigenvalue and needs no ε·I regularisation.
 /// </remarks>
@@ -51,10 +51,30 @@ public static class FrechetDistance
         using var scope = NewDisposeScope();
         var s1 = Symmetric(covariance1.to(ScalarType.Float64));
         var s2 = Symmetric(covariance2.to(ScalarType.Float64));
-        var (values, vectors) = linalg.eigh(s1);
+        var (values, vectors) = SymmetricEigen(s1);
         var root = (vectors * values.clamp_min(0).sqrt().unsqueeze(0)).matmul(vectors.mT);
         var product = Symmetric(root.matmul(s2).matmul(root));
-        return linalg.eigvalsh(product).clamp_min(0).sqrt().sum().item<double>();
+        return SymmetricEigen(product).Values.clamp_min(0).sqrt().sum().item<double>();
+    }
+
+    /// <summary>
+    /// Eigenvalues and eigenvectors of a symmetric positive semi-definite matrix: <c>linalg.eigh</c>, or, when LAPACK's
+    /// divide-and-conquer fails to converge (it does on covariances with many exactly repeated eigenvalues, e.g. features
+    /// that are 0 for every image), the SVD, whose singular values and left vectors are the eigen pairs of a PSD matrix
+    /// (rounding-level negative eigenvalues come out as their absolute values, of the same negligible size).
+    /// </summary>
+    private static (Tensor Values, Tensor Vectors) SymmetricEigen(Tensor m)
+    {
+        try
+        {
+            return linalg.eigh(m);
+        }
+        catch (System.Runtime.InteropServices.ExternalException)
+        {
+            var (u, s, vh) = linalg.svd(m);
+            vh.Dispose();
+            return (s, u);
+        }
     }
 
     /// <summary>Mean [D] and unbiased covariance [D, D] (divided by N − 1) of a feature set, float64, computed in row blocks.</summary>
@@ -68,7 +88,7 @@ public static class FrechetDistance
         for (var start = 0; start < set.Count; start += block)
         {
             using var rows = Rows(set, start, Math.Min(block, set.Count - start));
-            sum.add_(rows.sum(0));
+            sum.add_(rows.sum(dim: 0)); // named: a literal 0 would bind to sum(ScalarType)
         }
         var mean = sum.div_(set.Count);
         var scatter = zeros(d, d, dtype: ScalarType.Float64);
