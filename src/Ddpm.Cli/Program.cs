@@ -15,6 +15,7 @@ var root = new Command("ddpm",
 root.Subcommands.Add(ScheduleCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(SampleCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(NllCommand.Create());

@@ -39,7 +39,7 @@ internal static class InfoCommand
             Row("data set", $"{config.Data.Dataset}{(config.Data.Path is null ? "" : " at " + config.Data.Path)}{(config.Data.Images > 0 ? $", {config.Data.Images:N0} images" : "")}");
             var t = config.Training;
             Row("training", string.Create(CultureInfo.InvariantCulture,
-                $"{t.Steps:N0} steps, batch {t.BatchSize}×{t.GradientAccumulation}, Adam lr {t.LearningRate}, warm-up {t.WarmupSteps}, clip {t.GradientClip}, EMA {t.EmaDecay}, seed {t.Seed}, {t.Precision}"));
+                $"{t.Steps:N0} steps, batch {t.BatchSize}×{t.GradientAccumulation}, Adam lr {t.LearningRate}, warm-up {t.WarmupSteps}, clip {t.GradientClip}, EMA {t.EmaDecay}{(t.EmaWarmup ? " with warm-up" : "")}, seed {t.Seed}, {t.Precision}"));
             foreach (var c in config.History)
             {
                 Row("changed", string.Create(CultureInfo.InvariantCulture,

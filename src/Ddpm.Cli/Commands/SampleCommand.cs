@@ -30,18 +30,26 @@ internal static class SampleCommand
         var raw = new Option<bool>("--raw") { Description = "Use the raw weights instead of the EMA weights" };
         var scale = new Option<int>("--scale") { Description = "Upscale factor of the grid (nearest neighbour)", DefaultValueFactory = _ => 2 }.Positive();
         var progressive = new Option<string?>("--progressive") { Description = "Also write an animated GIF of the predicted x̂0 over the steps (coarse to fine)" };
-        var noClip = new Option<bool>("--no-clip") { Description = "Do not clip the predicted x̂0 to [-1, 1] at each step" };
+        var clip = new ClipOption();
+        var shard = new Option<string?>("--shard")
+        {
+            Description = "I/N: write only shard I of N of the --count images (a contiguous range of indices) into --out-dir, named by global index, so N machines split one run",
+        };
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 compute", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
         var device = CommonOptions.DeviceOption();
         var command = new Command("sample", "Generate images from a trained model (EMA weights by default).")
         {
-            checkpoint, count, batchSize, sampler, steps, order, solverType, variant, eta, spacing, seed, output, outDir, raw, scale, progressive, noClip, precision, device,
+            checkpoint, count, batchSize, sampler, steps, order, solverType, variant, eta, spacing, seed, output, outDir, raw, scale, progressive, precision, shard, device,
         };
+        clip.AddTo(command);
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var on = CommonOptions.ParseDevice(parse.GetValue(device)!);
             var gridPath = parse.GetValue(output);
             var directory = parse.GetValue(outDir);
+            var part = parse.GetValue(shard) is { } shardText ? Shard.Parse(shardText) : null;
+            if (part is not null && (directory is null || gridPath is not null || parse.GetValue(progressive) is not null))
+                throw new ArgumentException("--shard writes single PNGs: give --out-dir and neither --out nor --progressive.");
             if (gridPath is null && directory is null) gridPath = "samples.png";
             if (gridPath is not null && !gridPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException($"--out must name a .png file (got {gridPath}).");
@@ -75,13 +83,20 @@ internal static class SampleCommand
                     "trailing" => TimestepSpacing.Trailing,
                     _ => null,
                 },
-                ClipDenoised = !parse.GetValue(noClip),
+                Denoised = clip.Get(parse),
             };
-            var n = parse.GetValue(count);
+            var total = parse.GetValue(count);
+            var first = (part ?? Shard.Whole).First(total);
+            var n = (part ?? Shard.Whole).Length(total);
+            if (n == 0)
+            {
+                Console.WriteLine($"Shard {part} of {total} images is empty.");
+                return CliErrors.Ok;
+            }
             var batch = parse.GetValue(batchSize);
             var stepCount = settings.StepCount(model.Diffusion.Timesteps);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Sampling {n} images with {settings.DisplayName} ({stepCount} steps) from {model.CheckpointDirectory} ({(model.UsesEma ? "EMA" : "raw")} weights)"));
+                $"Sampling {n} images{(part is null ? "" : $" (shard {part}: images {first}..{first + n - 1} of {total})")} with {settings.DisplayName} ({stepCount} steps) from {model.CheckpointDirectory} ({(model.UsesEma ? "EMA" : "raw")} weights)"));
 
             var frames = new List<Tensor>();
             var frameEvery = Math.Max(1, stepCount / 50);
@@ -94,7 +109,7 @@ internal static class SampleCommand
                 }
             };
             var images = ProgressDisplay.Run("sample", 1.0, sink =>
-                model.Sample(n, settings, parse.GetValue(seed), batch, new SamplingReporter(sink, n), onX0));
+                model.Sample(n, settings, parse.GetValue(seed), batch, new SamplingReporter(sink, n), onX0, first));
             using (images)
             {
                 var options = new GridOptions { Scale = parse.GetValue(scale) };
@@ -105,7 +120,7 @@ internal static class SampleCommand
                 }
                 if (directory is not null)
                 {
-                    var files = ImageFiles.SaveEach(images, directory);
+                    var files = ImageFiles.SaveEach(images, directory, startIndex: checked((int)first));
                     Console.WriteLine($"Images: {files.Count} PNG files in {Path.GetFullPath(directory)}");
                 }
                 if (gifPath is not null)

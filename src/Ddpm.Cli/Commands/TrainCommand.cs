@@ -40,11 +40,14 @@ internal static class TrainCommand
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop training after this many minutes (a checkpoint is written)" }.PositiveOrNull();
         var device = CommonOptions.DeviceOption();
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 compute", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
+        var evalEvery = new Option<long?>("--eval-every") { Description = "Every N steps, score EMA samples (training-time sampler) against the training split: FID and KID to eval.csv, TensorBoard and fid.png" }.PositiveOrNull();
+        var evalCount = new Option<int>("--eval-count") { Description = "Samples per --eval-every evaluation", DefaultValueFactory = _ => 1000 }.Positive();
+        var evalExtractor = new Option<string?>("--extractor") { Description = "Feature network for --eval-every (default: the committed classifier for 28×28 grey data)" };
 
         var command = new Command("train", "Train a DDPM (Algorithm 1) into a run folder; Ctrl+C writes a checkpoint and stops.")
         {
             dataset, data, imageSize, channels, preset, timesteps, schedule, steps, batchSize, gradAccum, lr, warmup, emaDecay, flip,
-            output, seed, resume, sampleEvery, sampleCount, checkpointEvery, timeLimit, precision, device,
+            output, seed, resume, sampleEvery, sampleCount, checkpointEvery, timeLimit, precision, device, evalEvery, evalCount, evalExtractor,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -143,6 +146,20 @@ internal static class TrainCommand
             var limitText = limit is { } l ? string.Create(CultureInfo.InvariantCulture, $", for at most {l.TotalMinutes:0.#} min") : "";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Training {t.Config.Preset ?? "custom"} U-Net ({t.Model.ParameterCount:N0} parameters) on {t.Config.Data.Dataset} ({images.Count:N0} images) from step {t.Step} to {t.Config.Training.Steps}, batch {t.Config.Training.BatchSize}×{t.Config.Training.GradientAccumulation}{limitText}; run folder {run.RunDirectory}"));
+
+            using var extractor = parse.GetValue(evalEvery) is null ? null
+                : parse.GetValue(evalExtractor) is { } ex ? Ddpm.Evaluation.FeatureExtractors.Load(ex)
+                : Ddpm.Evaluation.FeatureExtractors.DefaultFor(images.Channels, images.Height, images.Width);
+            if (extractor is not null)
+            {
+                var cacheDir = DatasetNames.Parse(t.Config.Data.Dataset) == DatasetKind.Folder ? null : EvalCommand.DefaultCache();
+                var reference = ProgressDisplay.Run("reference features", images.Count, sink =>
+                    Ddpm.Evaluation.EvaluationRun.ReferenceFeatures(extractor, images, t.Config.Data.Dataset, "train", images.Count, 256, cacheDir,
+                        new Progress<Ddpm.Evaluation.EvaluationProgress>(p => sink.Update(p.Done, $"{p.Done}/{p.Total}"))));
+                run.Evaluation = new TrainingEvaluation(extractor, reference, parse.GetValue(evalEvery)!.Value, parse.GetValue(evalCount));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Scoring {parse.GetValue(evalCount)} EMA samples every {parse.GetValue(evalEvery)} steps against the training split ({extractor.Id}): {Path.Combine(run.RunDirectory, "eval.csv")}"));
+            }
 
             using var interrupt = new InterruptSignals();
             var outcome = ProgressDisplay.Run("train", t.Config.Training.Steps, sink =>

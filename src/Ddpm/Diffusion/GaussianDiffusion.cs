@@ -109,11 +109,18 @@ public sealed class GaussianDiffusion : IDisposable
     /// p_θ(x_{t−1} | x_t) = N(μ_θ, σ_t² I): x̂_0 from the model output (clipped to [−1, 1] when <paramref name="clipDenoised"/>),
     /// μ_θ = μ̃_t(x_t, x̂_0) (Eq. 7, which for ε-prediction equals Eq. 11), σ_t² fixed-small or fixed-large.
     /// </summary>
-    public ReverseStepParameters PMeanVariance(Tensor modelOutput, Tensor xt, Tensor t, bool clipDenoised = true)
+    public ReverseStepParameters PMeanVariance(Tensor modelOutput, Tensor xt, Tensor t, bool clipDenoised = true) =>
+        PMeanVariance(modelOutput, xt, t, clipDenoised ? DenoisedHandling.Clip : DenoisedHandling.None);
+
+    /// <summary>
+    /// p_θ(x_{t−1} | x_t) as <see cref="PMeanVariance(Tensor, Tensor, Tensor, bool)"/>, with x̂_0 processed by <paramref name="handling"/>
+    /// before it enters the posterior mean.
+    /// </summary>
+    public ReverseStepParameters PMeanVariance(Tensor modelOutput, Tensor xt, Tensor t, DenoisedHandling handling)
     {
         TensorChecks.SameShape(xt, modelOutput, nameof(modelOutput));
-        var x0 = PredictStart(modelOutput, xt, t);
-        if (clipDenoised) x0 = x0.clamp(-1.0, 1.0);
+        using var predicted = PredictStart(modelOutput, xt, t);
+        var x0 = handling.Apply(predicted);
         var posterior = QPosteriorMeanVariance(x0, xt, t);
         var s = Schedule.Tensors;
         var (variance, logVariance) = VarianceType switch

@@ -56,7 +56,7 @@ public sealed class VariationalBound(GaussianDiffusion diffusion)
     }
 
     /// <summary>
-    /// The term for a network output: p_θ from <see cref="GaussianDiffusion.PMeanVariance"/> (the model's mean type and
+    /// The term for a network output: p_θ from <see cref="GaussianDiffusion.PMeanVariance(Tensor, Tensor, Tensor, bool)"/> (the model's mean type and
     /// variance type), then <see cref="TermBits(Tensor, Tensor, Tensor, Tensor, Tensor)"/>. x̂_0 is clipped to [−1, 1] when
     /// <paramref name="clipDenoised"/>, as the official <c>calc_bpd_loop</c> does by default.
     /// </summary>

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Ddpm.Diffusion;
 using static TorchSharp.torch;
 
@@ -18,8 +19,16 @@ public sealed record DdimSamplerOptions
     /// <summary>Offset added to leading timesteps (diffusers' <c>steps_offset</c>).</summary>
     public int StepsOffset { get; init; }
 
-    /// <summary>Clip x̂_0 to [−1, 1]. On, as diffusers' default.</summary>
-    public bool ClipDenoised { get; init; } = true;
+    /// <summary>What is done to x̂_0 (and whether ε̂ follows it). Clip with the model's ε̂, as diffusers' default.</summary>
+    public DenoisedHandling Denoised { get; init; } = DenoisedHandling.Clip;
+
+    /// <summary>Clip x̂_0 to [−1, 1] (<see cref="DenoisedHandling.Clip"/>) or not (<see cref="DenoisedHandling.None"/>); kept for existing callers.</summary>
+    [JsonIgnore]
+    public bool ClipDenoised
+    {
+        get => Denoised != DenoisedHandling.None;
+        init => Denoised = value ? DenoisedHandling.Clip : DenoisedHandling.None;
+    }
 
     /// <summary>ᾱ after the last step: 1 (true, diffusers' <c>set_alpha_to_one</c>) or ᾱ at index 0 (false).</summary>
     public bool FinalAlphaCumprodIsOne { get; init; } = true;
@@ -28,7 +37,8 @@ public sealed record DdimSamplerOptions
 /// <summary>
 /// DDIM (Song, Meng &amp; Ermon 2021, Eq. 12): x_{t−1} = √ᾱ_{t−1} x̂_0 + √(1 − ᾱ_{t−1} − σ_t²) ε̂ + σ_t z,
 /// σ_t = η √((1 − ᾱ_{t−1})/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_{t−1}); any number of steps.
-/// ε̂ is the noise implied by the model's unclipped output, as diffusers.
+/// ε̂ is the noise implied by the model's unprocessed output, as diffusers, or by the processed x̂_0 when
+/// <see cref="DdimSamplerOptions.Denoised"/> says so (<see cref="DenoisedProcessing.RecomputesNoise"/>).
 /// </summary>
 public sealed class DdimSampler : SamplerBase
 {
@@ -55,9 +65,11 @@ public sealed class DdimSampler : SamplerBase
         var output = modelOutput.to(sample.dtype);
         var (_, abPrev) = AlphaBars(timestep);
         using var t = GaussianDiffusion.TimestepTensor(timestep, sample.shape[0]);
-        var x0 = diffusion.PredictStart(output, sample, t);
-        var eps = diffusion.MeanType == ModelMeanType.Epsilon ? output : diffusion.PredictNoiseFromStart(sample, t, x0);
-        if (options.ClipDenoised) x0 = x0.clamp(-1.0, 1.0);
+        var predicted = diffusion.PredictStart(output, sample, t);
+        var x0 = options.Denoised.Apply(predicted);
+        var eps = options.Denoised.RecomputesNoise() ? diffusion.PredictNoiseFromStart(sample, t, x0)
+            : diffusion.MeanType == ModelMeanType.Epsilon ? output
+            : diffusion.PredictNoiseFromStart(sample, t, predicted);
         var sigma = Sigma(timestep);
         var direction = eps * Math.Sqrt(Math.Max(1.0 - abPrev - sigma * sigma, 0.0));
         var previous = x0 * Math.Sqrt(abPrev) + direction;

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Ddpm.Diffusion;
 using static TorchSharp.torch;
 
@@ -12,8 +13,16 @@ public sealed record DdpmSamplerOptions
     /// <summary>Which timesteps a respaced chain keeps. Default: evenly spaced over the whole chain, as Nichol &amp; Dhariwal.</summary>
     public TimestepSpacing Spacing { get; init; } = TimestepSpacing.Linspace;
 
-    /// <summary>Clip x̂_0 to [−1, 1] before forming the posterior mean. On, as the official code.</summary>
-    public bool ClipDenoised { get; init; } = true;
+    /// <summary>What is done to x̂_0 before forming the posterior mean. Clip, as the official code.</summary>
+    public DenoisedHandling Denoised { get; init; } = DenoisedHandling.Clip;
+
+    /// <summary>Clip x̂_0 to [−1, 1] (<see cref="DenoisedHandling.Clip"/>) or not (<see cref="DenoisedHandling.None"/>); kept for existing callers.</summary>
+    [JsonIgnore]
+    public bool ClipDenoised
+    {
+        get => Denoised != DenoisedHandling.None;
+        init => Denoised = value ? DenoisedHandling.Clip : DenoisedHandling.None;
+    }
 
     /// <summary>σ_t²; null to use the diffusion's own choice.</summary>
     public ModelVarianceType? VarianceType { get; init; }
@@ -26,14 +35,14 @@ public sealed record DdpmSamplerOptions
 public sealed class DdpmSampler : SamplerBase, IDisposable
 {
     private readonly GaussianDiffusion respaced;
-    private readonly bool clip;
+    private readonly DenoisedHandling denoised;
 
     /// <summary>A sampler for models trained on <paramref name="diffusion"/>.</summary>
     public DdpmSampler(GaussianDiffusion diffusion, DdpmSamplerOptions? options = null)
         : base(ChooseTimesteps(diffusion, options ?? new DdpmSamplerOptions()))
     {
         options ??= new DdpmSamplerOptions();
-        clip = options.ClipDenoised;
+        denoised = options.Denoised;
         respaced = new GaussianDiffusion(diffusion.Schedule.Respace(TimestepArray), diffusion.MeanType, options.VarianceType ?? diffusion.VarianceType);
     }
 
@@ -48,7 +57,7 @@ public sealed class DdpmSampler : SamplerBase, IDisposable
         // Index on the respaced chain: the last step visited is index 0.
         var index = TimestepArray.Length - 1 - PositionOf(timestep);
         using var t = GaussianDiffusion.TimestepTensor(index, sample.shape[0]);
-        var p = respaced.PMeanVariance(modelOutput.to(sample.dtype), sample, t, clip);
+        var p = respaced.PMeanVariance(modelOutput.to(sample.dtype), sample, t, denoised);
         var previous = p.Mean;
         if (AddsNoise(timestep))
         {

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Ddpm.Diffusion;
 
 namespace Ddpm.Sampling;
@@ -37,10 +38,18 @@ public sealed record SamplerSettings
     public TimestepSpacing? Spacing { get; init; }
 
     /// <summary>
-    /// Clip x̂_0 to [−1, 1] at every step (on by default, as the official code and diffusers). DDPM and DDIM only: DPM-Solver++ and
+    /// What is done to x̂_0 at every step: clip by default, as the official code and diffusers. DDPM and DDIM only: DPM-Solver++ and
     /// UniPC integrate the unclipped x̂_0, as diffusers' thresholding default (their options offer dynamic thresholding).
     /// </summary>
-    public bool ClipDenoised { get; init; } = true;
+    public DenoisedHandling Denoised { get; init; } = DenoisedHandling.Clip;
+
+    /// <summary>Clip x̂_0 to [−1, 1] (<see cref="DenoisedHandling.Clip"/>) or not (<see cref="DenoisedHandling.None"/>); kept for existing callers.</summary>
+    [JsonIgnore]
+    public bool ClipDenoised
+    {
+        get => Denoised != DenoisedHandling.None;
+        init => Denoised = value ? DenoisedHandling.Clip : DenoisedHandling.None;
+    }
 
     /// <summary>Solver order of DPM-Solver++ and UniPC (1–3); null for diffusers' default, 2.</summary>
     public int? Order { get; init; }
@@ -96,14 +105,14 @@ public sealed record SamplerSettings
         {
             Steps = Steps,
             Spacing = Spacing ?? TimestepSpacing.Linspace,
-            ClipDenoised = ClipDenoised,
+            Denoised = Denoised,
         }),
         SamplerKind.Ddim => new DdimSampler(diffusion, new DdimSamplerOptions
         {
             Steps = Steps ?? 50,
             Eta = Eta,
             Spacing = Spacing ?? TimestepSpacing.Leading,
-            ClipDenoised = ClipDenoised,
+            Denoised = Denoised,
         }),
         SamplerKind.DpmSolverPlusPlus => new DpmSolverMultistepSampler(diffusion, new DpmSolverOptions
         {

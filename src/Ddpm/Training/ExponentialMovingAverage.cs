@@ -48,12 +48,15 @@ public sealed class ExponentialMovingAverage
         foreach (var (ema, live) in pairs) ema.copy_(live);
     }
 
-    /// <summary>One update after an optimizer step.</summary>
-    public void Update()
+    /// <summary>One update after an optimizer step, with <see cref="Decay"/>.</summary>
+    public void Update() => Update(Decay);
+
+    /// <summary>One update with the given <paramref name="decay"/> (a warm-up value, see <see cref="TrainingConfig.EmaDecayAt"/>).</summary>
+    public void Update(double decay)
     {
         using var noGrad = no_grad();
         // One 0-d weight tensor for all parameters (lerp_ takes its weight as a tensor), made once per update.
-        using Tensor weight = 1.0 - Decay;
+        using Tensor weight = 1.0 - decay;
         foreach (var (ema, live) in pairs) ema.lerp_(live, weight);
     }
 }

@@ -58,6 +58,10 @@ public sealed class MetricsLog : IDisposable
         }
     }
 
+    /// <summary>Logs one scalar to TensorBoard (e.g. <c>eval/fid</c>), when TensorBoard logging is on.</summary>
+    public void WriteScalar(string tag, double value, long step) =>
+        tensorboard?.add_scalar(tag, (float)value, (int)Math.Min(step, int.MaxValue));
+
     /// <summary>Flushes the CSV to disk (called before every checkpoint).</summary>
     public void Flush() => csv.Flush();
 

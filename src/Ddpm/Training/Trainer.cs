@@ -127,6 +127,8 @@ public sealed class Trainer : IDisposable
         double loss = 0;
         double gradNorm;
         var lr = training.LearningRateAt(Step);
+        // The update count is the optimizer step, saved in state.json, so a resumed run continues the warm-up exactly.
+        var emaDecay = training.EmaDecayAt(Step);
         using (var scope = NewDisposeScope())
         {
             ReleaseGradients();
@@ -151,13 +153,13 @@ public sealed class Trainer : IDisposable
             {
                 var (norm, scale) = FusedAdam.ClipScale(parameters, training.GradientClip);
                 gradNorm = norm;
-                FusedAdam.Step(optimizer, scale, ema.AverageOf, ema.Decay);
+                FusedAdam.Step(optimizer, scale, ema.AverageOf, emaDecay);
             }
             else
             {
                 gradNorm = nn.utils.clip_grad_norm_(parameters, training.GradientClip);
                 InPlaceAdam.Step(optimizer);
-                ema.Update();
+                ema.Update(emaDecay);
             }
             // Gradients are released, not zeroed, as PyTorch's zero_grad(set_to_none=True): they do not occupy memory
             // during the next forward pass, when the activations peak.

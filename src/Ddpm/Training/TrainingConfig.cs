@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Ddpm.Training;
 
 /// <summary>Arithmetic precision of the model's forward and backward passes.</summary>
@@ -37,6 +39,14 @@ public sealed record TrainingConfig
     /// <summary>Decay of the exponential moving average of the weights. Paper: 0.9999 (Appendix B).</summary>
     public double EmaDecay { get; init; } = 0.9999;
 
+    /// <summary>
+    /// Warm the EMA up: update n (0-based) uses decay min(<see cref="EmaDecay"/>, (1 + n)/(10 + n)), the <c>num_updates</c> form of
+    /// TensorFlow's <c>tf.train.ExponentialMovingAverage</c>, so the average forgets its initialisation within the first steps
+    /// instead of after about 1/(1 − decay). On for new runs; off when a saved configuration lacks it (runs from before it existed
+    /// resume exactly as they were).
+    /// </summary>
+    public bool EmaWarmup { get; init; } = true;
+
     /// <summary>Random horizontal flips; null for the data set's default (on for CIFAR-10 and folders, off for digits and garments).</summary>
     public bool? RandomFlip { get; init; }
 
@@ -60,6 +70,19 @@ public sealed record TrainingConfig
 
     /// <summary>DDIM steps used for the sample grids written during training (cheaper than the full chain).</summary>
     public int SampleSteps { get; init; } = 50;
+
+    /// <summary>The paper's recipe (with <see cref="EmaWarmup"/> on).</summary>
+    public TrainingConfig()
+    {
+    }
+
+    /// <summary>For JSON: a configuration saved without <c>ema_warmup</c> predates it and keeps the plain EMA.</summary>
+    [JsonConstructor]
+    private TrainingConfig(bool emaWarmup) => EmaWarmup = emaWarmup;
+
+    /// <summary>The EMA decay of update <paramref name="update"/> (0-based): <see cref="EmaDecay"/>, or its warm-up value (<see cref="EmaWarmup"/>).</summary>
+    public double EmaDecayAt(long update) =>
+        EmaWarmup ? Math.Min(EmaDecay, (1.0 + update) / (10.0 + update)) : EmaDecay;
 
     /// <summary>
     /// Training defaults of a model preset. <c>small</c> keeps the paper's optimiser but shortens two horizons because its

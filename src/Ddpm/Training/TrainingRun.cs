@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Ddpm.Checkpoints;
 using Ddpm.Data;
+using Ddpm.Evaluation;
 using Ddpm.Imaging;
 using Ddpm.Sampling;
 using static TorchSharp.torch;
@@ -119,6 +120,7 @@ public sealed class TrainingRun : IDisposable
             progress?.Report(new TrainingEvent(TrainingPhase.Step, Trainer.Step, total, last));
             if (training.SampleEvery > 0 && Trainer.Step % training.SampleEvery == 0)
                 lastSamples = WriteSamples(progress, last);
+            if (Evaluation is { } e && Trainer.Step % e.Every == 0) Evaluate(progress, last);
             if (training.CheckpointEvery > 0 && Trainer.Step % training.CheckpointEvery == 0 && Trainer.Step < total)
             {
                 Checkpoint(progress, last);
@@ -142,27 +144,61 @@ public sealed class TrainingRun : IDisposable
         return dir;
     }
 
+    /// <summary>Sample quality logged during training (null: none). Set before <see cref="Train"/>.</summary>
+    public TrainingEvaluation? Evaluation
+    {
+        get => evaluation;
+        set
+        {
+            evaluation = value;
+            evalCsv = value is null ? null : TrainingEvaluation.OpenCsv(RunDirectory, Trainer.Step);
+        }
+    }
+
+    private TrainingEvaluation? evaluation;
+    private string? evalCsv;
+
+    /// <summary>Scores <see cref="TrainingEvaluation.Count"/> EMA samples of the training-time sampler now and logs FID and KID.</summary>
+    public QualityReport Evaluate(IProgress<TrainingEvent>? progress = null, StepMetrics? last = null)
+    {
+        var e = Evaluation ?? throw new InvalidOperationException("No evaluation is configured.");
+        progress?.Report(new TrainingEvent(TrainingPhase.Sampling, Trainer.Step, Trainer.Config.Training.Steps, last));
+        using var images = DrawSamples(e.Count);
+        var report = e.Score(images);
+        TrainingEvaluation.Append(evalCsv!, Trainer.Step, report);
+        metrics.WriteScalar("eval/fid", report.Fid, Trainer.Step);
+        metrics.WriteScalar("eval/kid", report.KidMean, Trainer.Step);
+        return report;
+    }
+
+    /// <summary>EMA samples of the training-time sampler (DDIM with <see cref="TrainingConfig.SampleSteps"/> steps, the run's seed).</summary>
+    private Tensor DrawSamples(int count)
+    {
+        var training = Trainer.Config.Training;
+        var model = Trainer.Config.Model;
+        var sampler = SamplerSettings.Ddim(Math.Min(training.SampleSteps, Trainer.Diffusion.Timesteps)).Create(Trainer.Diffusion);
+        try
+        {
+            var pipeline = new SamplingPipeline((x, t) => Trainer.EmaModel.call(x, t), sampler, Trainer.Device);
+            return pipeline.Generate(new SampleRequest(count, model.InChannels, model.ImageSize, model.ImageSize, training.Seed));
+        }
+        finally
+        {
+            (sampler as IDisposable)?.Dispose();
+        }
+    }
+
     /// <summary>Draws the configured grid of EMA samples (DDIM) and writes <c>samples/step-NNNNNNN.png</c>.</summary>
     public string WriteSamples(IProgress<TrainingEvent>? progress = null, StepMetrics? last = null)
     {
         var training = Trainer.Config.Training;
         progress?.Report(new TrainingEvent(TrainingPhase.Sampling, Trainer.Step, training.Steps, last));
         var model = Trainer.Config.Model;
-        var settings = SamplerSettings.Ddim(Math.Min(training.SampleSteps, Trainer.Diffusion.Timesteps));
-        var sampler = settings.Create(Trainer.Diffusion);
-        try
-        {
-            var pipeline = new SamplingPipeline((x, t) => Trainer.EmaModel.call(x, t), sampler, Trainer.Device);
-            using var images = pipeline.Generate(new SampleRequest(training.SampleCount, model.InChannels, model.ImageSize, model.ImageSize, training.Seed));
-            var path = Path.Combine(SamplesDirectory, $"{CheckpointFiles.StepFolder(Trainer.Step)}.png");
-            ImageGrid.SavePng(images, path, new GridOptions { Scale = model.ImageSize < 64 ? 2 : 1 });
-            progress?.Report(new TrainingEvent(TrainingPhase.SamplesWritten, Trainer.Step, training.Steps, last, path));
-            return path;
-        }
-        finally
-        {
-            (sampler as IDisposable)?.Dispose();
-        }
+        using var images = DrawSamples(training.SampleCount);
+        var path = Path.Combine(SamplesDirectory, $"{CheckpointFiles.StepFolder(Trainer.Step)}.png");
+        ImageGrid.SavePng(images, path, new GridOptions { Scale = model.ImageSize < 64 ? 2 : 1 });
+        progress?.Report(new TrainingEvent(TrainingPhase.SamplesWritten, Trainer.Step, training.Steps, last, path));
+        return path;
     }
 
     private string? WriteLossPlot()
