@@ -27,9 +27,10 @@ internal static class SampleCommand
         var progressive = new Option<string?>("--progressive") { Description = "Also write an animated GIF of the predicted x̂0 over the steps (coarse to fine)" };
         var noClip = new Option<bool>("--no-clip") { Description = "Do not clip the predicted x̂0 to [-1, 1] at each step" };
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 compute", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
+        var imageSize = new Option<int?>("--image-size") { Description = "Image size of a pesser .ckpt checkpoint, which does not record it (default 32 for RGB, 28 for grey); replaces a diffusers sample_size" }.PositiveOrNull();
         var command = new Command("sample", "Generate images from a trained model (EMA weights by default).")
         {
-            checkpoint, count, batchSize, sampler, steps, eta, spacing, seed, output, outDir, raw, scale, progressive, noClip, precision,
+            checkpoint, count, batchSize, sampler, steps, eta, spacing, seed, output, outDir, raw, scale, progressive, noClip, precision, imageSize,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -46,7 +47,8 @@ internal static class SampleCommand
             if (directory is not null) OutputPaths.EnsureWritableDirectory(directory);
             if (gifPath is not null) OutputPaths.EnsureWritableFile(gifPath);
             using var model = DiffusionModel.Load(parse.GetValue(checkpoint)!, preferEma: !parse.GetValue(raw),
-                parse.GetValue(precision) == "bf16" ? Ddpm.Training.Precision.Bf16 : Ddpm.Training.Precision.Fp32);
+                parse.GetValue(precision) == "bf16" ? Ddpm.Training.Precision.Bf16 : Ddpm.Training.Precision.Fp32,
+                new Ddpm.Interop.ImportOptions { ImageSize = parse.GetValue(imageSize) });
             var settings = new SamplerSettings
             {
                 Kind = parse.GetValue(sampler) == "ddim" ? SamplerKind.Ddim : SamplerKind.Ddpm,
