@@ -74,9 +74,7 @@ public static partial class DiffusersLayout
         // The paper's down-sampling pads right and bottom by one ("SAME"), which is diffusers' downsample_padding 0.
         reader.Require("downsample_padding", 0L, 1L);
         reader.Require("mid_block_scale_factor", 1.0, 1.0);
-        var eps = reader.Double("norm_eps", 1e-5);
-        if (Math.Abs(eps - Norm.Epsilon) > 1e-12)
-            throw reader.Unsupported("norm_eps", eps.ToString("R", CultureInfo.InvariantCulture), $"Ddpm's GroupNorm uses the paper's {Norm.Epsilon:R}");
+        reader.Require("norm_eps", Norm.Epsilon, 1e-5);
 
         var widths = reader.Ints("block_out_channels", [224, 448, 672, 896]);
         var down = reader.Strings("down_block_types", ["DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"]);
@@ -328,8 +326,11 @@ public static partial class DiffusersLayout
     private static partial Regex AttentionProjection();
 
     /// <summary>Reads a diffusers config with the class's defaults for missing arguments and one-line refusals.</summary>
-    private sealed class ConfigReader(JsonObject config, string className)
+    private sealed class ConfigReader(JsonObject source, string className)
     {
+        // Re-parsed so that every number is a JSON element (readable as long or double), also for built objects.
+        private readonly JsonObject config = JsonNode.Parse(source.ToJsonString())!.AsObject();
+
         public NotSupportedException Unsupported(string name, string value, string why) =>
             new($"{className} config: {name} = {value} is not supported ({why}).");
 
@@ -345,8 +346,7 @@ public static partial class DiffusersLayout
             object? value = present ? node is null ? null : Value(node) : classDefault;
             if (!present && expected is null && classDefault is null) return;
             if (!Same(value, expected))
-                throw Unsupported(name, value is null ? "null" : Convert.ToString(value, CultureInfo.InvariantCulture)!.ToLowerInvariant() + (present ? "" : " (the class default)"),
-                    $"Ddpm needs {(expected is null ? "null" : Convert.ToString(expected, CultureInfo.InvariantCulture)!.ToLowerInvariant())}");
+                throw Unsupported(name, Text(value) + (present ? "" : " (the class default)"), $"Ddpm needs {Text(expected)}");
         }
 
         private static bool Same(object? a, object? b) => (a, b) switch
@@ -355,8 +355,16 @@ public static partial class DiffusersLayout
             (null, _) or (_, null) => false,
             (long x, double y) => x == y,
             (double x, long y) => x == y,
-            (double x, double y) => x == y,
+            (double x, double y) => Math.Abs(x - y) <= 1e-9 * Math.Abs(y),
             _ => a.Equals(b),
+        };
+
+        private static string Text(object? value) => value switch
+        {
+            null => "null",
+            bool b => b ? "true" : "false",
+            double d => d.ToString("R", CultureInfo.InvariantCulture).ToLowerInvariant(),
+            _ => Convert.ToString(value, CultureInfo.InvariantCulture)!,
         };
 
         private static object? Value(JsonNode node) => node.GetValueKind() switch

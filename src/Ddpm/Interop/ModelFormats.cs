@@ -107,7 +107,8 @@ public static class ModelFormats
             {
                 Directory.CreateDirectory(target);
                 ConfigJson.Save(config, Path.Combine(target, CheckpointFiles.Config));
-                Safetensors.SaveStateDict(Path.Combine(target, CheckpointFiles.Ema), own);
+                // Ddpm's own layout is whatever the network's state dict holds.
+                Safetensors.SaveStateDict(Path.Combine(target, CheckpointFiles.Ema), network.state_dict());
                 return target;
             }
         }

@@ -142,10 +142,20 @@ public static class SafePickle
             }
         }
 
-        private static object Apply(PickleGlobal function, object?[] args) =>
-            function.ToString() == "collections.OrderedDict"
-                ? args.Length == 0 ? new Dictionary<object, object?>() : throw Refuse("OrderedDict with arguments")
-                : new PickleCall(function, args);
+        private static object Apply(PickleGlobal function, object?[] args)
+        {
+            if (function.ToString() != "collections.OrderedDict") return new PickleCall(function, args);
+            var dict = new Dictionary<object, object?>();
+            // OrderedDict() as torch.save writes it, or OrderedDict([(key, value), …]) as other picklers do.
+            if (args.Length == 0) return dict;
+            if (args is not [IEnumerable<object?> pairs]) throw Refuse("OrderedDict with arguments other than a list of pairs");
+            foreach (var pair in pairs)
+            {
+                if (pair is not object?[] { Length: 2 } kv) throw Refuse("OrderedDict with arguments other than a list of pairs");
+                dict[Key(kv[0])] = kv[1];
+            }
+            return dict;
+        }
 
         private static PickleGlobal Allow(PickleGlobal global) =>
             AllowedGlobals.Contains(global.ToString())

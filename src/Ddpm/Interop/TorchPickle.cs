@@ -84,7 +84,7 @@ public static class TorchPickle
 
     /// <summary>Writes <paramref name="stateDict"/> to <paramref name="path"/> as <c>torch.save(OrderedDict)</c> would.</summary>
     public static void Save(IReadOnlyDictionary<string, Tensor> stateDict, string path) =>
-        Imaging.AtomicFile.Write(path, stream => PyTorchPickler.PickleStateDict(stream, stateDict.ToDictionary(p => p.Key, p => p.Value)));
+        Imaging.AtomicFile.Write(path, stream => PyTorchPickler.PickleStateDict(stream, stateDict.ToDictionary(p => p.Key, p => p.Value), leaveOpen: true));
 
     private static object Storage(ZipArchive zip, string prefix, object? id, Dictionary<string, Tensor> storages)
     {
