@@ -158,6 +158,23 @@ public sealed class InteropTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void The_tool_exports_a_run_as_a_ckpt_and_samples_from_it()
+    {
+        var run = Path.Combine(root, "run");
+        using (var training = Ddpm.Training.TrainingRun.Start(run, TinyRuns.Config(steps: 2), TinyRuns.Data())) training.Train();
+        var ckpt = Path.Combine(root, "tiny.ckpt");
+        var export = CliRunner.Run("export", run, "--format", "pesser", "--out", ckpt);
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        var png = Path.Combine(root, "s.png");
+        var sample = CliRunner.Run("sample", "--checkpoint", ckpt, "--image-size", "8", "--count", "2", "--sampler", "ddim", "--steps", "2", "--out", png);
+        Assert.True(sample.ExitCode == 0, sample.Stderr);
+        Assert.True(File.Exists(png));
+        var wrongSize = CliRunner.Run("sample", "--checkpoint", ckpt, "--image-size", "7", "--count", "1", "--sampler", "ddim", "--steps", "1", "--out", png);
+        Assert.NotEqual(0, wrongSize.ExitCode);
+        Assert.Single(wrongSize.Stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
     public void A_pickle_naming_another_global_is_refused_in_one_line()
     {
         // PROTO 2; GLOBAL 'os system'; SHORT_BINUNICODE 'touch /tmp/pwned'; TUPLE1; REDUCE; STOP — what a malicious
