@@ -1,5 +1,6 @@
 using Ddpm.Checkpoints;
 using Ddpm.Diffusion;
+using Ddpm.Interop;
 using Ddpm.Models;
 using Ddpm.Sampling;
 using Ddpm.Training;
@@ -57,12 +58,26 @@ public sealed class DiffusionModel : IDisposable
     /// <summary>The training state saved with the checkpoint, if any (published models may have none).</summary>
     public TrainingState? State { get; }
 
+    /// <summary>The layout the weights were read from.</summary>
+    public WeightsLayout Layout { get; private init; } = WeightsLayout.Ddpm;
+
     /// <summary>
-    /// Loads a run folder's latest checkpoint or a checkpoint folder onto <paramref name="device"/> (the CPU when null).
-    /// EMA weights are used when present and <paramref name="preferEma"/> is set; otherwise the raw weights.
+    /// Loads a run folder's latest checkpoint or a checkpoint folder, or weights in another layout, told apart by
+    /// <see cref="ModelFormats.Detect"/>: a diffusers <c>UNet2DModel</c> folder or a pesser/pytorch_diffusion
+    /// <c>.ckpt</c> file (see docs/interop.md). EMA weights are used when present and <paramref name="preferEma"/> is
+    /// set; otherwise the raw weights (other layouts hold one set). The network goes to <paramref name="device"/> (the CPU
+    /// when null). <paramref name="import"/> supplies what a <c>.ckpt</c> does not record (image size).
     /// </summary>
-    public static DiffusionModel Load(string path, bool preferEma = true, Precision precision = Precision.Fp32, Device? device = null)
+    public static DiffusionModel Load(string path, bool preferEma = true, Precision precision = Precision.Fp32, Device? device = null, ImportOptions? import = null)
     {
+        if (ModelFormats.Detect(path) != WeightsLayout.Ddpm)
+        {
+            var imported = ModelFormats.Import(path, import);
+            imported.Network.eval();
+            if (device is not null && device.type != DeviceType.CPU) imported.Network.to(device);
+            if (precision == Precision.Bf16) imported.Network.to(ScalarType.BFloat16);
+            return new DiffusionModel(imported.Config, imported.Network, imported.Source, usesEma: false, state: null, precision) { Layout = imported.Layout };
+        }
         var directory = CheckpointStore.Resolve(path);
         var config = ConfigJson.Load<RunConfig>(Path.Combine(directory, CheckpointFiles.Config)).Validate();
         var emaPath = Path.Combine(directory, CheckpointFiles.Ema);

@@ -36,10 +36,11 @@ internal static class SampleCommand
             Description = "I/N: write only shard I of N of the --count images (a contiguous range of indices) into --out-dir, named by global index, so N machines split one run",
         };
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 compute", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
+        var imageSize = new Option<int?>("--image-size") { Description = "Image size of a pesser .ckpt checkpoint, which does not record it (default 32 for RGB, 28 for grey); replaces a diffusers sample_size" }.PositiveOrNull();
         var device = CommonOptions.DeviceOption();
         var command = new Command("sample", "Generate images from a trained model (EMA weights by default).")
         {
-            checkpoint, count, batchSize, sampler, steps, order, solverType, variant, eta, spacing, seed, output, outDir, raw, scale, progressive, precision, shard, device,
+            checkpoint, count, batchSize, sampler, steps, order, solverType, variant, eta, spacing, seed, output, outDir, raw, scale, progressive, precision, shard, device, imageSize,
         };
         clip.AddTo(command);
         command.SetAction(parse => CliErrors.Run(() =>
@@ -61,7 +62,8 @@ internal static class SampleCommand
             if (directory is not null) OutputPaths.EnsureWritableDirectory(directory);
             if (gifPath is not null) OutputPaths.EnsureWritableFile(gifPath);
             using var model = DiffusionModel.Load(parse.GetValue(checkpoint)!, preferEma: !parse.GetValue(raw),
-                parse.GetValue(precision) == "bf16" ? Ddpm.Training.Precision.Bf16 : Ddpm.Training.Precision.Fp32, on);
+                parse.GetValue(precision) == "bf16" ? Ddpm.Training.Precision.Bf16 : Ddpm.Training.Precision.Fp32, on,
+                new Ddpm.Interop.ImportOptions { ImageSize = parse.GetValue(imageSize) });
             var settings = new SamplerSettings
             {
                 Kind = parse.GetValue(sampler) switch
