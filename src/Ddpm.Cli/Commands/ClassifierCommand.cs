@@ -31,9 +31,10 @@ internal static class ClassifierCommand
         var widths = new Option<int[]>("--widths") { Description = "Channels of each convolution stage", DefaultValueFactory = _ => [.. new ClassifierConfig().Widths], AllowMultipleArgumentsPerToken = true };
         var convs = new Option<int>("--convs-per-stage") { Description = "3x3 convolutions per stage", DefaultValueFactory = _ => new ClassifierConfig().ConvsPerStage }.Positive();
         var maxSteps = new Option<int?>("--max-steps") { Description = "Stop after this many steps (a short run)" }.PositiveOrNull();
+        var device = CommonOptions.DeviceOption();
         var train = new Command("train", "Train a small CNN classifier on Fashion-MNIST or MNIST and save it as a feature extractor.")
         {
-            dataset, data, output, seed, epochs, batchSize, lr, flip, widths, convs, maxSteps,
+            dataset, data, output, seed, epochs, batchSize, lr, flip, widths, convs, maxSteps, device,
         };
         train.SetAction(parse => CliErrors.Run(() =>
         {
@@ -50,6 +51,7 @@ internal static class ClassifierCommand
                 LearningRate = parse.GetValue(lr),
                 MaxSteps = parse.GetValue(maxSteps),
                 HorizontalFlip = parse.GetValue(flip),
+                Device = CommonOptions.ParseDevice(parse.GetValue(device)!),
             };
             var outDir = parse.GetValue(output)!;
             Console.Error.WriteLine($"Training the {config.Id} ({string.Join("-", config.Widths)} × {config.ConvsPerStage}, {config.FeatureDimension}-d features) on {trainSet.Count:N0} images, {options.Epochs} epochs, batch {options.BatchSize}, seed {options.Seed}");

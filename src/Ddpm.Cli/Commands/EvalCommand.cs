@@ -37,14 +37,16 @@ internal static class EvalCommand
         var cache = new Option<string?>("--cache") { Description = "Folder of cached reference features (default: $XDG_CACHE_HOME/ddpm or ~/.cache/ddpm)" };
         var shard = new Option<string?>("--shard") { Description = "I/N: only sample shard I of N (a contiguous range of indices) into --out/images; gather the folders and score with --images" };
         var clip = new ClipOption();
+        var device = CommonOptions.DeviceOption();
         var command = new Command("eval", "Measure sample quality (FID, KID, Inception-style score, precision/recall) of a checkpoint, an image folder or real data.")
         {
             checkpoint, imagesOption, datasetOption, data, split, count, sampler, steps, seed, batchSize, precision, output,
-            reference, referenceDataset, referenceData, referenceCount, extractorOption, inception, cache, shard,
+            reference, referenceDataset, referenceData, referenceCount, extractorOption, inception, cache, shard, device,
         };
         clip.AddTo(command);
         command.SetAction(parse => CliErrors.Run(() =>
         {
+            var on = CommonOptions.ParseDevice(parse.GetValue(device)!);
             var sources = new[] { parse.GetValue(checkpoint), parse.GetValue(imagesOption), parse.GetValue(datasetOption) }.Count(s => s is not null);
             if (sources != 1) throw new ArgumentException("Give exactly one of --checkpoint, --images and --dataset.");
             if (parse.GetValue(extractorOption) is not null && parse.GetValue(inception) is not null) throw new ArgumentException("Give --extractor or --inception, not both.");
@@ -62,7 +64,7 @@ internal static class EvalCommand
             if (parse.GetValue(checkpoint) is { } checkpointPath)
             {
                 using var model = DiffusionModel.Load(checkpointPath, preferEma: true,
-                    parse.GetValue(precision) == "bf16" ? Ddpm.Training.Precision.Bf16 : Ddpm.Training.Precision.Fp32);
+                    parse.GetValue(precision) == "bf16" ? Ddpm.Training.Precision.Bf16 : Ddpm.Training.Precision.Fp32, on);
                 if (parse.GetValue(referenceDataset) is null && DatasetNames.TryParse(model.Config.Data.Dataset) is not null)
                 {
                     refDatasetName = model.Config.Data.Dataset;
@@ -124,9 +126,9 @@ internal static class EvalCommand
             var refSplit = parse.GetValue(reference)!;
             var referenceImages = Datasets.Open(refKind, refPath, generated.Height, refSplit == "train", generated.Channels);
             var refCount = Math.Min(parse.GetValue(referenceCount) ?? referenceImages.Count, referenceImages.Count);
-            using var extractor = parse.GetValue(extractorOption) is { } e ? FeatureExtractors.Load(e)
-                : parse.GetValue(inception) is { } i ? FeatureExtractors.Load(i)
-                : FeatureExtractors.DefaultFor(generated.Channels, generated.Height, generated.Width);
+            using var extractor = parse.GetValue(extractorOption) is { } e ? FeatureExtractors.Load(e, on)
+                : parse.GetValue(inception) is { } i ? FeatureExtractors.Load(i, on)
+                : FeatureExtractors.DefaultFor(generated.Channels, generated.Height, generated.Width, on);
             // An image folder has no stable name to key a cache by: its features are computed each time.
             var cacheDir = refKind == DatasetKind.Folder ? null : parse.GetValue(cache) ?? DefaultCache();
             var referenceName = $"{DatasetNames.Of(refKind)} {refSplit} ({refCount} images)";

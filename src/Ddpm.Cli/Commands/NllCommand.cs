@@ -40,16 +40,18 @@ internal static class NllCommand
         var raw = new Option<bool>("--raw") { Description = "Use the raw weights instead of the EMA weights" };
         var noClip = new Option<bool>("--no-clip") { Description = "Do not clip the predicted x̂0 to [-1, 1] in μθ" };
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 compute for the network", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
+        var device = CommonOptions.DeviceOption();
         var command = new Command("nll", "Evaluate the variational bound on the negative log-likelihood in bits/dim (all T terms per image).")
         {
-            checkpoint, dataset, data, split, count, seed, batchSize, output, raw, noClip, precision,
+            checkpoint, dataset, data, split, count, seed, batchSize, output, raw, noClip, precision, device,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var outDir = parse.GetValue(output);
             if (outDir is not null) OutputPaths.EnsureWritableDirectory(outDir);
             var bf16 = parse.GetValue(precision) == "bf16";
-            using var model = DiffusionModel.Load(parse.GetValue(checkpoint)!, preferEma: !parse.GetValue(raw), bf16 ? Precision.Bf16 : Precision.Fp32);
+            using var model = DiffusionModel.Load(parse.GetValue(checkpoint)!, preferEma: !parse.GetValue(raw), bf16 ? Precision.Bf16 : Precision.Fp32,
+                CommonOptions.ParseDevice(parse.GetValue(device)!));
             var kind = DatasetNames.Parse(parse.GetValue(dataset)!);
             var test = parse.GetValue(split) == "test";
             var m = model.Config.Model;
@@ -84,7 +86,7 @@ internal static class NllCommand
                 if (store.Count > 0) Console.WriteLine($"Continuing: {store.Count} finished batch(es) in {Path.GetFullPath(Path.Combine(outDir, PartialFolder))}");
             }
 
-            var estimator = new LikelihoodEstimator(model.Diffusion, model.Predict);
+            var estimator = new LikelihoodEstimator(model.Diffusion, model.Predict, model.Device);
             var result = ProgressDisplay.Run("nll", settings.Count, sink =>
                 estimator.Evaluate(images, settings, new Reporter(sink), store));
 

@@ -148,8 +148,8 @@ internal static class TrainCommand
                 $"Training {t.Config.Preset ?? "custom"} U-Net ({t.Model.ParameterCount:N0} parameters) on {t.Config.Data.Dataset} ({images.Count:N0} images) from step {t.Step} to {t.Config.Training.Steps}, batch {t.Config.Training.BatchSize}×{t.Config.Training.GradientAccumulation}{limitText}; run folder {run.RunDirectory}"));
 
             using var extractor = parse.GetValue(evalEvery) is null ? null
-                : parse.GetValue(evalExtractor) is { } ex ? Ddpm.Evaluation.FeatureExtractors.Load(ex)
-                : Ddpm.Evaluation.FeatureExtractors.DefaultFor(images.Channels, images.Height, images.Width);
+                : parse.GetValue(evalExtractor) is { } ex ? Ddpm.Evaluation.FeatureExtractors.Load(ex, on)
+                : Ddpm.Evaluation.FeatureExtractors.DefaultFor(images.Channels, images.Height, images.Width, on);
             if (extractor is not null)
             {
                 var cacheDir = DatasetNames.Parse(t.Config.Data.Dataset) == DatasetKind.Folder ? null : EvalCommand.DefaultCache();

@@ -13,7 +13,8 @@ namespace Ddpm.Diffusion;
 /// </summary>
 /// <param name="diffusion">The process the model was trained for (its mean and variance types are honoured).</param>
 /// <param name="model">The network: (x_t, 0-based t) → output, float32.</param>
-public sealed class LikelihoodEstimator(GaussianDiffusion diffusion, Func<Tensor, Tensor, Tensor> model)
+/// <param name="device">The network's device, where the data set's images are moved (the CPU when null).</param>
+public sealed class LikelihoodEstimator(GaussianDiffusion diffusion, Func<Tensor, Tensor, Tensor> model, Device? device = null)
 {
     private readonly VariationalBound bound = new(diffusion);
 
@@ -49,7 +50,7 @@ public sealed class LikelihoodEstimator(GaussianDiffusion diffusion, Func<Tensor
             var batch = store?.TryLoad(b);
             if (batch is null || batch.FirstImage != first || batch.Images.Count != size || batch.TermSums.Length != terms)
             {
-                using var x0 = LoadImages(data, first, size);
+                using var x0 = LoadImages(data, first, size, device);
                 batch = EvaluateBatch(x0, first, settings.Seed, settings.ClipDenoised,
                     k => progress?.Report(new LikelihoodProgress(b, batches, k, terms, done, size, settings.Count)), cancellation);
                 store?.Save(b, batch);
@@ -85,7 +86,7 @@ public sealed class LikelihoodEstimator(GaussianDiffusion diffusion, Func<Tensor
         var noiseSums = new double[terms];
         var startSums = new double[terms];
         double[] prior;
-        using (var priorBits = bound.PriorBits(x0)) prior = priorBits.data<double>().ToArray();
+        using (var priorBits = bound.PriorBits(x0)) prior = priorBits.cpu().data<double>().ToArray();
 
         using var generator = new Generator(0UL, x0.device);
         var imageShape = x0.shape[1..];
@@ -103,7 +104,7 @@ public sealed class LikelihoodEstimator(GaussianDiffusion diffusion, Func<Tensor
             var output = model(xt, timesteps).to(x0.dtype);
             var term = bound.Term(output, x0, xt, timesteps, clipDenoised);
             var predictedNoise = diffusion.PredictNoiseFromStart(xt, timesteps, term.PredictedStart);
-            var bits = term.Bits.data<double>().ToArray();
+            var bits = term.Bits.cpu().data<double>().ToArray();
             var noiseMse = MeanSquaredError(predictedNoise, noise);
             var startMse = MeanSquaredError(term.PredictedStart, x0);
             for (var i = 0; i < count; i++)
@@ -123,15 +124,18 @@ public sealed class LikelihoodEstimator(GaussianDiffusion diffusion, Func<Tensor
     private static double[] MeanSquaredError(Tensor a, Tensor b)
     {
         using var error = (a.to(ScalarType.Float64) - b.to(ScalarType.Float64)).square().flatten(1).mean([1]);
-        return error.data<double>().ToArray();
+        using var onCpu = error.cpu();
+        return onCpu.data<double>().ToArray();
     }
 
-    private static Tensor LoadImages(IDataset data, int first, int count)
+    private static Tensor LoadImages(IDataset data, int first, int count, Device? device)
     {
         var shape = new long[] { count, data.Channels, data.Height, data.Width };
         var pixels = new float[count * data.Channels * data.Height * data.Width];
         var size = data.Channels * data.Height * data.Width;
         for (var i = 0; i < count; i++) data.CopyImage(first + i, pixels.AsSpan(i * size, size));
-        return tensor(pixels, shape, ScalarType.Float32);
+        var images = tensor(pixels, shape, ScalarType.Float32);
+        if (device is null || device.type == DeviceType.CPU) return images;
+        using (images) return images.to(device);
     }
 }

@@ -10,6 +10,10 @@ namespace Ddpm.Evaluation;
 /// <summary>Settings of <see cref="ClassifierTraining.Train"/>; the defaults train the committed Fashion-MNIST classifier.</summary>
 public sealed record ClassifierTrainingOptions
 {
+    /// <summary>Where the network trains (the CPU when null). Random draws stay on the CPU generator, so the run is the same on any device up to the kernels' rounding.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Device? Device { get; init; }
+
     /// <summary>Passes over the training set.</summary>
     public int Epochs { get; init; } = 2;
 
@@ -83,7 +87,8 @@ public static class ClassifierTraining
         var network = new ClassifierNetwork(config, generator) { Dropout = new DropoutStream(options.Seed) };
         try
         {
-            var (images, labels) = Load(train);
+            if (options.Device is { type: not DeviceType.CPU } device) network.to(device);
+            var (images, labels) = Load(train, options.Device);
             using (images)
             using (labels)
             {
@@ -117,11 +122,11 @@ public static class ClassifierTraining
             {
                 cancellation.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                var index = order.narrow(0, (long)b * options.BatchSize, options.BatchSize);
+                var index = order.narrow(0, (long)b * options.BatchSize, options.BatchSize).to(images.device);
                 var x = images.index_select(0, index);
                 if (options.HorizontalFlip)
                 {
-                    var flip = rand(options.BatchSize, generator: generator).lt(0.5).view(-1, 1, 1, 1);
+                    var flip = rand(options.BatchSize, generator: generator).lt(0.5).view(-1, 1, 1, 1).to(x.device);
                     x = where(flip, x.flip(3), x);
                 }
                 var y = labels.index_select(0, index);
@@ -153,7 +158,7 @@ public static class ClassifierTraining
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(data);
-        var (images, labels) = Load(data);
+        var (images, labels) = Load(data, network.parameters().First().device);
         using (images)
         using (labels)
         using (no_grad())
@@ -184,7 +189,7 @@ public static class ClassifierTraining
     }
 
     /// <summary>All images of a data set as float32 [N, C, H, W] in [−1, 1] and labels int64 [N].</summary>
-    internal static (Tensor Images, Tensor Labels) Load(IDataset data)
+    internal static (Tensor Images, Tensor Labels) Load(IDataset data, Device? device = null)
     {
         var size = data.Channels * data.Height * data.Width;
         var pixels = new float[(long)data.Count * size];
@@ -194,6 +199,13 @@ public static class ClassifierTraining
             data.CopyImage(i, pixels.AsSpan(i * size, size));
             labels[i] = data.GetLabel(i);
         }
-        return (tensor(pixels, [data.Count, data.Channels, data.Height, data.Width]), tensor(labels));
+        var images = tensor(pixels, [data.Count, data.Channels, data.Height, data.Width]);
+        var classes = tensor(labels);
+        if (device is null || device.type == DeviceType.CPU) return (images, classes);
+        using (images)
+        using (classes)
+        {
+            return (images.to(device), classes.to(device));
+        }
     }
 }
