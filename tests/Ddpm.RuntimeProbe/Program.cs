@@ -80,7 +80,7 @@ internal static unsafe partial class Program
     /// <summary>1e-30 × 1e-10 on this thread: a denormal (about 1e-40) unless denormals are flushed to zero.</summary>
     private static float DenormalProduct()
     {
-        using var tiny = tensor(new[] { 1e-30f });
+        using var tiny = tensor(1e-30f);
         using var product = tiny.mul(1e-10f);
         return product.item<float>();
     }
