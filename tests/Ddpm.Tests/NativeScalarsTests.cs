@@ -27,27 +27,4 @@ public sealed class NativeScalarsTests
 
     [Fact]
     public void The_shared_one_is_one() => Assert.Equal(1, NativeScalars.One.ToInt64());
-
-    [Fact]
-    public void The_end_of_a_step_runs_pending_finalizers_when_the_setting_is_on()
-    {
-        CpuTuning.Apply();
-        Assert.True(CpuTuning.Options!.CollectAfterEachStep);
-        var finalized = new FinalizationFlag();
-        MakeGarbage(finalized);
-        CpuTuning.EndStep();
-        Assert.True(finalized.Set);
-    }
-
-    private static void MakeGarbage(FinalizationFlag flag) => _ = new Finalizable(flag);
-
-    private sealed class FinalizationFlag
-    {
-        public volatile bool Set;
-    }
-
-    private sealed class Finalizable(FinalizationFlag flag)
-    {
-        ~Finalizable() => flag.Set = true;
-    }
 }

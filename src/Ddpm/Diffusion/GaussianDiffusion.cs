@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Ddpm.Schedules;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -169,9 +170,11 @@ public sealed class GaussianDiffusion : IDisposable
     public static Tensor Extract(Tensor values, Tensor t, Tensor like)
     {
         if (t.dtype != ScalarType.Int64) throw new ArgumentException($"Timesteps must be int64 (got {t.dtype}).", nameof(t));
-        // The schedule lives on the CPU; the picked values go to the device of the tensor they scale.
-        using var index = t.device_type == values.device_type && t.device_index == values.device_index ? t.flatten() : t.flatten().to(values.device);
-        var picked = values.index_select(0, index);
+        // The schedule lives on the CPU; on another device the values are picked from a copy kept on the timesteps'
+        // device, so no index goes back to the host (a synchronisation per call on a GPU) and nothing is created on the CPU.
+        var source = t.device_type == values.device_type && t.device_index == values.device_index ? values : CopyOn(values, t.device);
+        using var index = t.flatten();
+        var picked = source[index];
         var shape = new long[like.dim()];
         Array.Fill(shape, 1L);
         shape[0] = t.numel() == 1 ? 1 : like.shape[0];
@@ -180,6 +183,25 @@ public sealed class GaussianDiffusion : IDisposable
         var result = picked.view(shape);
         if (like.device_type != result.device_type || like.device_index != result.device_index) result = result.to(like.device);
         return like.dtype == ScalarType.Float32 ? result : result.to(like.dtype);
+    }
+
+    private static readonly ConditionalWeakTable<Tensor, Dictionary<string, Tensor>> DeviceCopies = new();
+
+    /// <summary>A copy of the schedule tensor <paramref name="values"/> on <paramref name="device"/>, made once and kept while it lives.</summary>
+    private static Tensor CopyOn(Tensor values, Device device)
+    {
+        var copies = DeviceCopies.GetOrCreateValue(values);
+        lock (copies)
+        {
+            var key = device.ToString();
+            if (copies.TryGetValue(key, out var copy) && !copy.IsInvalid) return copy;
+            using (no_grad())
+            {
+                copy = values.to(device, copy: true).DetachFromDisposeScope();
+            }
+            copies[key] = copy;
+            return copy;
+        }
     }
 
     private static Tensor OneMinus(Tensor x) => 1.0 - x;

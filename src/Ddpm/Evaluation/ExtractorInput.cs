@@ -6,6 +6,9 @@ namespace Ddpm.Evaluation;
 /// <summary>What every extractor does to its input: check it, move it, match the network's channel count and size; and hash weight files.</summary>
 internal static class ExtractorInput
 {
+    // ITU-R BT.601 luma weights of R, G and B.
+    private static readonly float[] LumaWeights = [0.299f, 0.587f, 0.114f];
+
     /// <summary>Images [N, C, H, W] in [−1, 1] as float32 on <paramref name="device"/> with <paramref name="channels"/> channels (RGB → ITU-R BT.601 luma, grey repeated).</summary>
     public static Tensor Channels(Tensor images, int channels, Device device)
     {
@@ -18,7 +21,7 @@ internal static class ExtractorInput
         using (x)
         {
             if (channels == 3) return x.expand(-1, 3, -1, -1).contiguous();
-            using var weights = tensor(new[] { 0.299f, 0.587f, 0.114f }, device: device).view(1, 3, 1, 1);
+            using var weights = tensor(LumaWeights, device: device).view(1, 3, 1, 1);
             return (x * weights).sum(1, keepdim: true);
         }
     }

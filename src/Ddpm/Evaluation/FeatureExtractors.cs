@@ -63,7 +63,7 @@ public static class FeatureExtractors
 
     private static string? FindModel(string name)
     {
-        if (name.Contains('/') || name.Contains('\\')) return null;
+        if (name.Contains('/', StringComparison.Ordinal) || name.Contains('\\', StringComparison.Ordinal)) return null;
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)

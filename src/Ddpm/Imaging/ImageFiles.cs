@@ -43,7 +43,7 @@ public static class ImageFiles
     {
         if (string.IsNullOrWhiteSpace(directory)) throw new ArgumentException("The output directory must not be empty.", nameof(directory));
         ArgumentNullException.ThrowIfNull(prefix);
-        if (prefix.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || prefix.Contains('/') || prefix.Contains('\\'))
+        if (prefix.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || prefix.Contains('/', StringComparison.Ordinal) || prefix.Contains('\\', StringComparison.Ordinal))
             throw new ArgumentException($"The file name prefix '{prefix}' contains a path separator or a character invalid in file names.", nameof(prefix));
         if (startIndex < 0) throw new ArgumentException($"The start index must not be negative (got {startIndex}).", nameof(startIndex));
 

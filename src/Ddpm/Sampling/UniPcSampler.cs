@@ -123,7 +123,7 @@ public sealed class UniPcSampler : MultistepSamplerBase
             d1s[k - 1] = (History(k) - m0) / rks[k - 1];
         }
         var c = Coefficients(h, rks, order);
-        var result = x * c.Linear(this, i) + m0 * c.Phi1Weight(this, i);
+        var result = x * StepCoefficients.Linear(this, i) + m0 * c.Phi1Weight(this, i);
         if (order > 1)
         {
             // Order 2 uses ρ = ½, as diffusers' "simplified version"; above, ρ solves the p − 1 leading equations R ρ = b.
@@ -155,7 +155,7 @@ public sealed class UniPcSampler : MultistepSamplerBase
         var c = Coefficients(h, rks, order);
         var rhos = order == 1 ? [0.5] : Solve(c.R, c.B, order);
         var weight = c.ResidualWeight(this, s);
-        var result = last * c.Linear(this, s) + m0 * c.Phi1Weight(this, s);
+        var result = last * StepCoefficients.Linear(this, s) + m0 * c.Phi1Weight(this, s);
         for (var k = 0; k < order - 1; k++) result = result + d1s[k] * (weight * rhos[k]);
         result = result + (modelAtI - m0) * (weight * rhos[^1]);
         return result.MoveToOuterDisposeScope();
@@ -222,7 +222,7 @@ public sealed class UniPcSampler : MultistepSamplerBase
     private sealed record StepCoefficients(double HPhi1, double Bh, double[,] R, double[] B)
     {
         /// <summary>Coefficient of the state the step starts from at position s: σ_t/σ_s (data) or α_t/α_s (noise).</summary>
-        public double Linear(UniPcSampler p, int s) => p.DataPrediction ? p.Sigma(s + 1) / p.Sigma(s) : p.Alpha(s + 1) / p.Alpha(s);
+        public static double Linear(UniPcSampler p, int s) => p.DataPrediction ? p.Sigma(s + 1) / p.Sigma(s) : p.Alpha(s + 1) / p.Alpha(s);
 
         /// <summary>Coefficient of m0: −α_t hφ_1 (data) or −σ_t hφ_1 (noise).</summary>
         public double Phi1Weight(UniPcSampler p, int s) => -(p.DataPrediction ? p.Alpha(s + 1) : p.Sigma(s + 1)) * HPhi1;

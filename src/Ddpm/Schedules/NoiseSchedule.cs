@@ -164,15 +164,25 @@ public sealed class ScheduleTensors : IDisposable
         LargeLogVariance = Make(large.Select(v => Math.Log(v)).ToArray());
     }
 
+    /// <summary>β_t, the variances of the forward process q(x_t | x_{t−1}) (eq. 2).</summary>
     public Tensor Betas { get; }
+    /// <summary>ᾱ_t = ∏_{s≤t} (1 − β_s) (eq. 4).</summary>
     public Tensor AlphasCumprod { get; }
+    /// <summary>√ᾱ_t, the scale of x_0 in q(x_t | x_0) (eq. 4).</summary>
     public Tensor SqrtAlphasCumprod { get; }
+    /// <summary>√(1 − ᾱ_t), the scale of the noise in q(x_t | x_0) (eq. 4).</summary>
     public Tensor SqrtOneMinusAlphasCumprod { get; }
+    /// <summary>1/√ᾱ_t, for predicting x_0 from x_t and ε (eq. 15).</summary>
     public Tensor SqrtRecipAlphasCumprod { get; }
+    /// <summary>√(1/ᾱ_t − 1), for predicting x_0 from x_t and ε (eq. 15).</summary>
     public Tensor SqrtRecipM1AlphasCumprod { get; }
+    /// <summary>β̃_t = (1 − ᾱ_{t−1}) / (1 − ᾱ_t) β_t, the variance of the posterior q(x_{t−1} | x_t, x_0) (eq. 7).</summary>
     public Tensor PosteriorVariance { get; }
+    /// <summary>log β̃_t, with index 0 taking β̃ at index 1 (β̃_0 = 0), as the official code.</summary>
     public Tensor PosteriorLogVarianceClipped { get; }
+    /// <summary>The coefficient of x_0 in the posterior mean μ̃_t: √ᾱ_{t−1} β_t / (1 − ᾱ_t) (eq. 7).</summary>
     public Tensor PosteriorMeanCoef1 { get; }
+    /// <summary>The coefficient of x_t in the posterior mean μ̃_t: √α_t (1 − ᾱ_{t−1}) / (1 − ᾱ_t) (eq. 7).</summary>
     public Tensor PosteriorMeanCoef2 { get; }
 
     /// <summary>σ_t² = β_t (fixed-large), with index 0 taking β̃ at index 1.</summary>
