@@ -4,6 +4,7 @@ using Xunit;
 
 namespace Ddpm.Tests.Evaluation;
 
+[Collection(nameof(AloneCollection))]
 public sealed class ClassifierTrainingTests
 {
     private static readonly ClassifierTrainingOptions Short = new() { BatchSize = 8, MaxSteps = 6, WarmupSteps = 2, Seed = 5, HorizontalFlip = true };
