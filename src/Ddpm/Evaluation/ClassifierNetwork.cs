@@ -51,7 +51,7 @@ public sealed class ClassifierNetwork : nn.Module<Tensor, Tensor>
         }
         feature = nn.Linear(channels, config.FeatureDimension, hasBias: false);
         featureNorm = config.Norm == ClassifierNorm.Batch
-            ? nn.BatchNorm1d(config.FeatureDimension)
+            ? BatchNorm(nn.BatchNorm1d(config.FeatureDimension))
             : GroupNorm(config.FeatureDimension);
         head = nn.Linear(config.FeatureDimension, config.Classes);
         if (generator is not null)
@@ -113,6 +113,21 @@ public sealed class ClassifierNetwork : nn.Module<Tensor, Tensor>
         return norm;
     }
 
+    /// <summary>
+    /// Batch normalisation with its affine parameters and running statistics set explicitly (1, 0, 0, 1), as PyTorch
+    /// initialises them: otherwise a training run read leftover memory and two runs with one seed differed.
+    /// </summary>
+    private static T BatchNorm<T>(T norm) where T : nn.Module<Tensor, Tensor>
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, tensor) in norm.state_dict())
+        {
+            if (name is "weight" or "running_var") tensor.fill_(1);
+            else if (name is "bias" or "running_mean" or "num_batches_tracked") tensor.zero_();
+        }
+        return norm;
+    }
+
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
@@ -124,7 +139,7 @@ public sealed class ClassifierNetwork : nn.Module<Tensor, Tensor>
         public ConvNormRelu(int input, int output, ClassifierNorm kind, Generator? generator) : base("ConvNormRelu")
         {
             conv = nn.Conv2d(input, output, 3, padding: 1, bias: false);
-            norm = kind == ClassifierNorm.Batch ? nn.BatchNorm2d(output) : GroupNorm(output);
+            norm = kind == ClassifierNorm.Batch ? BatchNorm(nn.BatchNorm2d(output)) : GroupNorm(output);
             if (generator is not null) Init.Default(conv, generator);
             RegisterComponents();
         }
