@@ -6,36 +6,22 @@ using static TorchSharp.torch;
 namespace Ddpm.Evaluation;
 
 /// <summary>A <see cref="ClassifierNetwork"/> as a feature extractor: its penultimate features and softmax probabilities.</summary>
-public sealed class ClassifierExtractor : IFeatureExtractor
+public sealed class ClassifierExtractor : NetworkExtractor<ClassifierNetwork>
 {
-    private readonly Device device;
-
     /// <summary>Wraps <paramref name="network"/> (taking ownership; put in evaluation mode) with the hash of its weights.</summary>
     public ClassifierExtractor(ClassifierNetwork network, string weightsHash, Device? device = null)
+        : base(network, weightsHash, device)
     {
-        ArgumentNullException.ThrowIfNull(network);
-        ArgumentException.ThrowIfNullOrWhiteSpace(weightsHash);
-        this.device = device ?? CPU;
-        Network = network;
-        Network.to(this.device);
-        Network.eval();
-        WeightsHash = weightsHash;
     }
 
-    /// <summary>The network.</summary>
-    public ClassifierNetwork Network { get; }
+    /// <inheritdoc/>
+    public override string Id => Network.Config.Id;
 
     /// <inheritdoc/>
-    public string Id => Network.Config.Id;
+    public override int FeatureDimension => Network.Config.FeatureDimension;
 
     /// <inheritdoc/>
-    public string WeightsHash { get; }
-
-    /// <inheritdoc/>
-    public int FeatureDimension => Network.Config.FeatureDimension;
-
-    /// <inheritdoc/>
-    public int? ClassCount => Network.Config.Classes;
+    public override int? ClassCount => Network.Config.Classes;
 
     /// <summary>
     /// Loads a classifier from its JSON description (<see cref="ClassifierConfig"/>) and the safetensors weights it names
@@ -68,16 +54,13 @@ public sealed class ClassifierExtractor : IFeatureExtractor
     }
 
     /// <inheritdoc/>
-    public FeatureBatch Extract(Tensor images)
+    public override FeatureBatch Extract(Tensor images)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var x = ExtractorInput.Resize(ExtractorInput.Channels(images, Network.Config.InChannels, device), Network.Config.ImageSize);
+        var x = ExtractorInput.Resize(ExtractorInput.Channels(images, Network.Config.InChannels, Device), Network.Config.ImageSize);
         using var output = Network.FeaturesAndLogits(x);
         var probabilities = output.Logits.softmax(1);
         return new FeatureBatch(output.Features.alias().MoveToOuterDisposeScope(), probabilities.MoveToOuterDisposeScope());
     }
-
-    /// <inheritdoc/>
-    public void Dispose() => Network.Dispose();
 }

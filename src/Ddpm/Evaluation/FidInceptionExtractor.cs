@@ -14,39 +14,25 @@ namespace Ddpm.Evaluation;
 /// so resizing the [−1, 1] images directly is the same map. Numerical parity with pytorch-fid is unverified here: the
 /// weights were not available when this was written (see docs/evaluation.md).
 /// </remarks>
-public sealed class FidInceptionExtractor : IFeatureExtractor
+public sealed class FidInceptionExtractor : NetworkExtractor<FidInceptionV3>
 {
     /// <summary>The extractor's id.</summary>
     public const string ExtractorId = "inception-v3-fid";
 
-    private readonly Device device;
-
     /// <summary>Wraps <paramref name="network"/> (taking ownership; evaluation mode) with the hash of its weights.</summary>
     public FidInceptionExtractor(FidInceptionV3 network, string weightsHash, Device? device = null)
+        : base(network, weightsHash, device)
     {
-        ArgumentNullException.ThrowIfNull(network);
-        ArgumentException.ThrowIfNullOrWhiteSpace(weightsHash);
-        this.device = device ?? CPU;
-        Network = network;
-        Network.to(this.device);
-        Network.eval();
-        WeightsHash = weightsHash;
     }
 
-    /// <summary>The network.</summary>
-    public FidInceptionV3 Network { get; }
+    /// <inheritdoc/>
+    public override string Id => ExtractorId;
 
     /// <inheritdoc/>
-    public string Id => ExtractorId;
+    public override int FeatureDimension => FidInceptionV3.FeatureDimension;
 
     /// <inheritdoc/>
-    public string WeightsHash { get; }
-
-    /// <inheritdoc/>
-    public int FeatureDimension => FidInceptionV3.FeatureDimension;
-
-    /// <inheritdoc/>
-    public int? ClassCount => FidInceptionV3.Classes;
+    public override int? ClassCount => FidInceptionV3.Classes;
 
     /// <summary>Loads pytorch-fid's weight file <c>pt_inception-2015-12-05-6726825d.pth</c> (a pickled state dict) with TorchSharp.PyBridge.</summary>
     /// <exception cref="InvalidDataException">The file is not that state dict (a key or shape does not match).</exception>
@@ -80,16 +66,13 @@ public sealed class FidInceptionExtractor : IFeatureExtractor
     }
 
     /// <inheritdoc/>
-    public FeatureBatch Extract(Tensor images)
+    public override FeatureBatch Extract(Tensor images)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var x = ExtractorInput.Resize(ExtractorInput.Channels(images, 3, device), FidInceptionV3.InputSize);
+        var x = ExtractorInput.Resize(ExtractorInput.Channels(images, 3, Device), FidInceptionV3.InputSize);
         var features = Network.call(x);
         var probabilities = Network.UnbiasedLogits(features).softmax(1);
         return new FeatureBatch(features.MoveToOuterDisposeScope(), probabilities.MoveToOuterDisposeScope());
     }
-
-    /// <inheritdoc/>
-    public void Dispose() => Network.Dispose();
 }
