@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
+using Ddpm.Runtime;
 using static TorchSharp.torch;
 
 namespace Ddpm.Evaluation;
@@ -98,14 +99,18 @@ public sealed class FeatureSet
         var count = 0;
         foreach (var batch in batches)
         {
-            using var scope = NewDisposeScope();
-            using var result = extractor.Extract(batch);
-            features.Add(ToArray(result.Features, extractor.FeatureDimension, "features"));
-            if (extractor.ClassCount is { } k)
+            CpuTuning.BeginStep();
+            using (NewDisposeScope())
+            using (var result = extractor.Extract(batch))
             {
-                if (result.Probabilities is null) throw new InvalidOperationException($"Extractor {extractor.Id} declares {k} classes but returned no probabilities.");
-                probabilities.Add(ToArray(result.Probabilities, k, "probabilities"));
+                features.Add(ToArray(result.Features, extractor.FeatureDimension, "features"));
+                if (extractor.ClassCount is { } k)
+                {
+                    if (result.Probabilities is null) throw new InvalidOperationException($"Extractor {extractor.Id} declares {k} classes but returned no probabilities.");
+                    probabilities.Add(ToArray(result.Probabilities, k, "probabilities"));
+                }
             }
+            CpuTuning.EndStep();
             count += (int)batch.shape[0];
             imagesDone?.Report(count);
         }

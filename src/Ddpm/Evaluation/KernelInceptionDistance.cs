@@ -1,3 +1,4 @@
+using Ddpm.Runtime;
 using static TorchSharp.torch;
 
 namespace Ddpm.Evaluation;
@@ -33,10 +34,13 @@ public static class KernelInceptionDistance
         var values = new double[subsets];
         for (var s = 0; s < subsets; s++)
         {
-            using var inner = NewDisposeScope();
-            var xs = x.index_select(0, randperm(reference.Count, generator: g).narrow(0, 0, m));
-            var ys = y.index_select(0, randperm(generated.Count, generator: g).narrow(0, 0, m));
-            values[s] = UnbiasedMmd2(xs, ys);
+            using (NewDisposeScope())
+            {
+                var xs = x.index_select(0, randperm(reference.Count, generator: g).narrow(0, 0, m));
+                var ys = y.index_select(0, randperm(generated.Count, generator: g).narrow(0, 0, m));
+                values[s] = UnbiasedMmd2(xs, ys);
+            }
+            CpuTuning.EndStep(); // see PrecisionRecall.Radii
         }
         var mean = values.Average();
         var std = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / subsets);
