@@ -22,8 +22,6 @@ internal static class EvalCommand
         var data = new Option<string?>("--data") { Description = "Where --dataset is (default for fashion-mnist: " + DataDefaults.FashionMnistPath + ")" };
         var split = new Option<string>("--split") { Description = "Split of --dataset to score", DefaultValueFactory = _ => "test" }.OneOf("train", "test");
         var count = new Option<int?>("--count") { Description = "Images to sample or score (default: 1000 when sampling, all of --images or --dataset)" }.PositiveOrNull();
-        var sampler = new Option<string>("--sampler") { Description = "ddpm (Algorithm 2) or ddim", DefaultValueFactory = _ => "ddim" }.OneOf("ddpm", "ddim");
-        var steps = new Option<int?>("--steps") { Description = "Sampling steps (default: T for ddpm, 50 for ddim)" }.PositiveOrNull();
         var seed = new Option<long>("--seed") { Description = "Seed; image i depends only on (seed, i)", DefaultValueFactory = _ => 0 };
         var batchSize = new Option<int>("--batch-size") { Description = "Images per model call (does not change the images)", DefaultValueFactory = _ => 64 }.Positive();
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 sampling compute", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
@@ -36,14 +34,14 @@ internal static class EvalCommand
         var inception = new Option<string?>("--inception") { Description = "pytorch-fid's Inception-v3 weights (pt_inception-2015-12-05-6726825d.pth), for RGB data and published FIDs" };
         var cache = new Option<string?>("--cache") { Description = "Folder of cached reference features (default: $XDG_CACHE_HOME/ddpm or ~/.cache/ddpm)" };
         var shard = new Option<string?>("--shard") { Description = "I/N: only sample shard I of N (a contiguous range of indices) into --out/images; gather the folders and score with --images" };
-        var clip = new ClipOption();
+        var samplerOptions = new SamplerOptions("ddim");
         var device = CommonOptions.DeviceOption();
         var command = new Command("eval", "Measure sample quality (FID, KID, Inception-style score, precision/recall) of a checkpoint, an image folder or real data.")
         {
-            checkpoint, imagesOption, datasetOption, data, split, count, sampler, steps, seed, batchSize, precision, output,
+            checkpoint, imagesOption, datasetOption, data, split, count, seed, batchSize, precision, output,
             reference, referenceDataset, referenceData, referenceCount, extractorOption, inception, cache, shard, device,
         };
-        clip.AddTo(command);
+        samplerOptions.AddTo(command);
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var on = CommonOptions.ParseDevice(parse.GetValue(device)!);
@@ -70,18 +68,13 @@ internal static class EvalCommand
                     refDatasetName = model.Config.Data.Dataset;
                     refPath ??= model.Config.Data.Path;
                 }
-                var settings = new SamplerSettings
-                {
-                    Kind = parse.GetValue(sampler) == "ddim" ? SamplerKind.Ddim : SamplerKind.Ddpm,
-                    Steps = parse.GetValue(steps),
-                    Denoised = clip.Get(parse),
-                };
+                var settings = samplerOptions.Get(parse);
                 var n = parse.GetValue(count) ?? 1000;
-                var stepCount = settings.Steps ?? (settings.Kind == SamplerKind.Ddim ? 50 : model.Diffusion.Timesteps);
+                var stepCount = settings.StepCount(model.Diffusion.Timesteps);
                 var imagesDir = Path.Combine(outDir, EvaluationRun.ImagesFolder);
                 var part = shardValue ?? Shard.Whole;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Sampling images {part.First(n)}..{part.First(n) + part.Length(n) - 1} of {n} with {settings.Kind.ToString().ToUpperInvariant()} ({stepCount} steps, x̂0 {ClipOption.NameOf(settings.Denoised)}) from {model.CheckpointDirectory} into {imagesDir} (images already there are kept)"));
+                    $"Sampling images {part.First(n)}..{part.First(n) + part.Length(n) - 1} of {n} with {settings.DisplayName} ({stepCount} steps, x̂0 {SamplerOptions.ClipName(settings)}) from {model.CheckpointDirectory} into {imagesDir} (images already there are kept)"));
                 var clock = Stopwatch.StartNew();
                 var drawn = ProgressDisplay.Run("sample", Math.Max(1, part.Length(n)), sink =>
                     EvaluationRun.GenerateMissing(model, settings, imagesDir, n, parse.GetValue(seed), batch, part, new Reporter(sink)));
@@ -96,9 +89,9 @@ internal static class EvalCommand
                 description = new EvaluationRecord
                 {
                     Source = model.CheckpointDirectory,
-                    Sampler = settings.Kind.ToString().ToLowerInvariant(),
+                    Sampler = settings.DisplayName,
                     Steps = stepCount,
-                    Clip = ClipOption.NameOf(settings.Denoised),
+                    Clip = SamplerOptions.ClipName(settings),
                     Seed = parse.GetValue(seed),
                     Metrics = null!,
                 };

@@ -14,23 +14,13 @@ internal static class SampleCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "A run folder (its latest checkpoint) or a checkpoint folder", Required = true };
         var count = new Option<int>("--count") { Description = "Number of images", DefaultValueFactory = _ => 64 }.Positive();
         var batchSize = new Option<int>("--batch-size") { Description = "Images per model call (does not change the images)", DefaultValueFactory = _ => 64 }.Positive();
-        var sampler = new Option<string>("--sampler") { Description = "ddpm (Algorithm 2), ddim, dpm-solver++ or unipc", DefaultValueFactory = _ => "ddpm" }
-            .OneOf("ddpm", "ddim", "dpm-solver++", "unipc");
-        var steps = new Option<int?>("--steps") { Description = "Sampling steps = model calls (default: T for ddpm, 50 for ddim, 20 for dpm-solver++ and unipc)" }.PositiveOrNull();
-        var order = new Option<int?>("--order") { Description = "Solver order 1-3 of dpm-solver++ and unipc (default 2)" }.PositiveOrNull();
-        var solverType = new Option<string>("--solver-type") { Description = "Second-order update of dpm-solver++: midpoint or heun", DefaultValueFactory = _ => "midpoint" }
-            .OneOf("midpoint", "heun");
-        var variant = new Option<string>("--variant") { Description = "B(h) of unipc: bh1 or bh2", DefaultValueFactory = _ => "bh2" }.OneOf("bh1", "bh2");
-        var eta = new Option<double>("--eta") { Description = "DDIM η: 0 deterministic, 1 DDPM-like", DefaultValueFactory = _ => 0.0 }.NonNegative();
-        var spacing = new Option<string?>("--spacing") { Description = "Timestep spacing with fewer steps: leading, linspace or trailing" };
-        spacing.AcceptOnlyFromAmong("leading", "linspace", "trailing");
+        var samplerOptions = new SamplerOptions("ddpm");
         var seed = new Option<long>("--seed") { Description = "Seed; image i depends only on (seed, i)", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--out") { Description = "Write one PNG grid here (default samples.png unless --out-dir is given)" };
         var outDir = new Option<string?>("--out-dir") { Description = "Write one PNG per image into this folder" };
         var raw = new Option<bool>("--raw") { Description = "Use the raw weights instead of the EMA weights" };
         var scale = new Option<int>("--scale") { Description = "Upscale factor of the grid (nearest neighbour)", DefaultValueFactory = _ => 2 }.Positive();
         var progressive = new Option<string?>("--progressive") { Description = "Also write an animated GIF of the predicted x̂0 over the steps (coarse to fine)" };
-        var clip = new ClipOption();
         var shard = new Option<string?>("--shard")
         {
             Description = "I/N: write only shard I of N of the --count images (a contiguous range of indices) into --out-dir, named by global index, so N machines split one run",
@@ -40,9 +30,9 @@ internal static class SampleCommand
         var device = CommonOptions.DeviceOption();
         var command = new Command("sample", "Generate images from a trained model (EMA weights by default).")
         {
-            checkpoint, count, batchSize, sampler, steps, order, solverType, variant, eta, spacing, seed, output, outDir, raw, scale, progressive, precision, shard, device, imageSize,
+            checkpoint, count, batchSize, seed, output, outDir, raw, scale, progressive, precision, shard, device, imageSize,
         };
-        clip.AddTo(command);
+        samplerOptions.AddTo(command);
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var on = CommonOptions.ParseDevice(parse.GetValue(device)!);
@@ -64,29 +54,7 @@ internal static class SampleCommand
             using var model = DiffusionModel.Load(parse.GetValue(checkpoint)!, preferEma: !parse.GetValue(raw),
                 parse.GetValue(precision) == "bf16" ? Ddpm.Training.Precision.Bf16 : Ddpm.Training.Precision.Fp32, on,
                 new Ddpm.Interop.ImportOptions { ImageSize = parse.GetValue(imageSize) });
-            var settings = new SamplerSettings
-            {
-                Kind = parse.GetValue(sampler) switch
-                {
-                    "ddim" => SamplerKind.Ddim,
-                    "dpm-solver++" => SamplerKind.DpmSolverPlusPlus,
-                    "unipc" => SamplerKind.UniPc,
-                    _ => SamplerKind.Ddpm,
-                },
-                Steps = parse.GetValue(steps),
-                Order = parse.GetValue(order),
-                SolverType = parse.GetValue(solverType) == "heun" ? DpmSolverType.Heun : DpmSolverType.Midpoint,
-                Variant = parse.GetValue(variant) == "bh1" ? UniPcVariant.Bh1 : UniPcVariant.Bh2,
-                Eta = parse.GetValue(eta),
-                Spacing = parse.GetValue(spacing) switch
-                {
-                    "leading" => TimestepSpacing.Leading,
-                    "linspace" => TimestepSpacing.Linspace,
-                    "trailing" => TimestepSpacing.Trailing,
-                    _ => null,
-                },
-                Denoised = clip.Get(parse),
-            };
+            var settings = samplerOptions.Get(parse);
             var total = parse.GetValue(count);
             var first = (part ?? Shard.Whole).First(total);
             var n = (part ?? Shard.Whole).Length(total);

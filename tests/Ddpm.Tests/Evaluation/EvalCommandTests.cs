@@ -93,6 +93,31 @@ public sealed class EvalCommandTests : IDisposable
     }
 
     [Fact]
+    public void Eval_with_a_solver_scores_the_images_ddpm_sample_draws_with_it()
+    {
+        var run = TinyRun();
+        var reference = ReferenceFolder();
+        var extractor = TinyExtractor("tiny-features", [4, 8], 16, 1);
+        var outDir = Path.Combine(root, "eval-unipc");
+        string[] solver = ["--sampler", "unipc", "--steps", "4", "--order", "3", "--seed", "2"];
+        AssertOk(CliRunner.Run(["eval", "--checkpoint", run, "--count", "5", .. solver, "--out", outDir, "--extractor", extractor,
+            "--reference-dataset", "folder", "--reference-data", reference]));
+        var sampled = Path.Combine(root, "sampled");
+        AssertOk(CliRunner.Run(["sample", "--checkpoint", run, "--count", "5", .. solver, "--out-dir", sampled]));
+        var images = Path.Combine(outDir, EvaluationRun.ImagesFolder);
+        var files = Directory.GetFiles(sampled, "*.png").Order().ToArray();
+        Assert.Equal(5, files.Length);
+        for (var i = 0; i < 5; i++) Assert.Equal(File.ReadAllBytes(files[i]), File.ReadAllBytes(EvaluationRun.ImagePath(images, i)));
+        var record = ConfigJson.Load<EvaluationRecord>(Path.Combine(outDir, EvaluationRun.JsonFile));
+        Assert.Equal("UniPC-bh2(3)", record.Sampler);
+        Assert.Equal(4, record.Steps);
+
+        var ddimOrder = CliRunner.Run("eval", "--checkpoint", run, "--count", "2", "--sampler", "ddim", "--order", "2", "--out", Path.Combine(root, "bad"));
+        Assert.NotEqual(0, ddimOrder.ExitCode);
+        Assert.Contains("--order applies to dpm-solver++ and unipc", ddimOrder.Stderr);
+    }
+
+    [Fact]
     public void Two_shards_write_exactly_the_unsharded_files()
     {
         var run = TinyRun();
