@@ -16,6 +16,7 @@ root.Subcommands.Add(ScheduleCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(SampleCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(NllCommand.Create());

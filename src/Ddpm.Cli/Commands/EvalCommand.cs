@@ -22,6 +22,7 @@ internal static class EvalCommand
         var data = new Option<string?>("--data") { Description = "Where --dataset is (default for fashion-mnist: " + DataDefaults.FashionMnistPath + ")" };
         var split = new Option<string>("--split") { Description = "Split of --dataset to score", DefaultValueFactory = _ => "test" }.OneOf("train", "test");
         var count = new Option<int?>("--count") { Description = "Images to sample or score (default: 1000 when sampling, all of --images or --dataset)" }.PositiveOrNull();
+        var offset = new Option<int>("--offset") { Description = "With --dataset: score images from this index on (disjoint subsets give the spread of a metric at one N)", DefaultValueFactory = _ => 0 }.NonNegative();
         var seed = new Option<long>("--seed") { Description = "Seed; image i depends only on (seed, i)", DefaultValueFactory = _ => 0 };
         var batchSize = new Option<int>("--batch-size") { Description = "Images per model call (does not change the images)", DefaultValueFactory = _ => 64 }.Positive();
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 sampling compute", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
@@ -38,7 +39,7 @@ internal static class EvalCommand
         var device = CommonOptions.DeviceOption();
         var command = new Command("eval", "Measure sample quality (FID, KID, Inception-style score, precision/recall) of a checkpoint, an image folder or real data.")
         {
-            checkpoint, imagesOption, datasetOption, data, split, count, seed, batchSize, precision, output,
+            checkpoint, imagesOption, datasetOption, data, split, count, offset, seed, batchSize, precision, output,
             reference, referenceDataset, referenceData, referenceCount, extractorOption, inception, cache, shard, device,
         };
         samplerOptions.AddTo(command);
@@ -53,6 +54,7 @@ internal static class EvalCommand
             var batch = parse.GetValue(batchSize);
             var shardValue = parse.GetValue(shard) is { } s ? Shard.Parse(s) : null;
             if (shardValue is not null && parse.GetValue(checkpoint) is null) throw new ArgumentException("--shard applies to sampling (--checkpoint).");
+            if (parse.GetValue(offset) != 0 && parse.GetValue(datasetOption) is null) throw new ArgumentException("--offset applies to --dataset.");
 
             var refDatasetName = parse.GetValue(referenceDataset) ?? "fashion-mnist";
             var refPath = parse.GetValue(referenceData);
@@ -106,13 +108,15 @@ internal static class EvalCommand
                 var name = parse.GetValue(datasetOption)!;
                 var kind = DatasetNames.Parse(name);
                 if (kind == DatasetKind.Folder) throw new ArgumentException("--dataset folder: use --images FOLDER.");
-                generated = Take(Datasets.Open(kind, parse.GetValue(data), train: parse.GetValue(split) == "train"), parse.GetValue(count));
+                var first = parse.GetValue(offset);
+                generated = Take(Datasets.Open(kind, parse.GetValue(data), train: parse.GetValue(split) == "train"), parse.GetValue(count), first);
                 if (parse.GetValue(referenceDataset) is null)
                 {
                     refDatasetName = DatasetNames.Of(kind);
                     refPath ??= parse.GetValue(data);
                 }
-                description = new EvaluationRecord { Source = $"{DatasetNames.Of(kind)} {parse.GetValue(split)} (first {generated.Count} images)", Metrics = null! };
+                description = new EvaluationRecord { Source = first == 0 ? $"{DatasetNames.Of(kind)} {parse.GetValue(split)} (first {generated.Count} images)"
+                    : $"{DatasetNames.Of(kind)} {parse.GetValue(split)} (images {first}..{first + generated.Count - 1})", Metrics = null! };
             }
 
             var refKind = DatasetNames.Parse(refDatasetName);
@@ -143,10 +147,12 @@ internal static class EvalCommand
         return command;
     }
 
-    private static ByteImageDataset Take(ByteImageDataset data, int? count)
+    private static ByteImageDataset Take(ByteImageDataset data, int? count, int offset = 0)
     {
-        if (count is not { } n || n >= data.Count) return data;
-        var images = Enumerable.Range(0, n).Select(i => data.GetBytes(i).ToArray()).ToList();
+        if (offset >= data.Count) throw new ArgumentException($"--offset {offset} is past the {data.Count} images of the split.");
+        var n = Math.Min(count ?? data.Count, data.Count - offset);
+        if (offset == 0 && n == data.Count) return data;
+        var images = Enumerable.Range(offset, n).Select(i => data.GetBytes(i).ToArray()).ToList();
         return new ByteImageDataset(data.Name, data.Channels, data.Height, data.Width, images);
     }
 

@@ -116,6 +116,39 @@ public static class Plots
         Save(path, title, xLabel, yLabel, series, _ => { });
 
     /// <summary>
+    /// A metric against sampling steps: one line with markers per series over a log-scaled step axis (labelled with the
+    /// step counts), and a dashed horizontal line per level (e.g. the real-data floor, or the full chain to reach).
+    /// </summary>
+    /// <exception cref="ArgumentException">No series, or a series with a non-positive step.</exception>
+    /// <exception cref="IOException">The file cannot be written; the message names the path.</exception>
+    public static void AgainstSteps(string path, string title, string yLabel, PlotSeries[] series, (string Label, double Value)[] levels)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        ArgumentNullException.ThrowIfNull(levels);
+        if (series.Any(s => s.X is null || s.X.Any(x => !(x > 0))))
+            throw new ArgumentException("Steps must be positive for a log axis.", nameof(series));
+        var logged = series.Select(s => s with { X = [.. s.X.Select(Math.Log10)] }).ToArray();
+        var steps = series.SelectMany(s => s.X).Distinct().Order().ToArray();
+        Save(path, title, "sampling steps (model calls, log scale)", yLabel, logged, plot =>
+        {
+            foreach (var scatter in plot.GetPlottables<ScottPlot.Plottables.Scatter>()) scatter.MarkerSize = 7;
+            var palette = new ScottPlot.Palettes.Category10();
+            for (var i = 0; i < levels.Length; i++)
+            {
+                var line = plot.Add.HorizontalLine(levels[i].Value);
+                line.LinePattern = LinePattern.Dashed;
+                line.LineWidth = LineWidth;
+                line.Color = palette.GetColor(series.Length + i);
+                line.LegendText = string.Create(CultureInfo.InvariantCulture, $"{levels[i].Label} ({levels[i].Value:G4})");
+            }
+            var ticks = new ScottPlot.TickGenerators.NumericManual();
+            foreach (var step in steps) ticks.AddMajor(Math.Log10(step), step.ToString("G6", CultureInfo.InvariantCulture));
+            plot.Axes.Bottom.TickGenerator = ticks;
+            plot.ShowLegend(Alignment.UpperRight);
+        });
+    }
+
+    /// <summary>
     /// Exponential moving average with the given span (α = 2/(span + 1), as pandas' <c>ewm(span=…, adjust=True)</c>):
     /// each output is the weighted mean of the inputs so far with weights (1 − α)^age, so the start is not pulled
     /// towards zero as a plain recursive EMA would be.

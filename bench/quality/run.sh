@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The sample-quality figures of docs/evaluation.md and docs/sampling.md: the real-data floor and its spread, the
+# reference model under every sampler and step count, and the x̂0-handling study. Resumable: each evaluation is one
+# folder under $OUT; a folder with eval.json is done, and an interrupted one keeps its images (ddpm eval continues).
+# Pause it with kill -STOP and resume with kill -CONT (one heavy job at a time on a 2-core machine).
+#   bash bench/quality/run.sh [GROUP...]     groups: floor grid clip ddpm1000 fp32 (default: all, in that order)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT="${OUT:-runs/quality}"
+N="${N:-1000}"
+MODEL="${MODEL:-models/fashion-mnist}"
+PRECISION="${PRECISION:-bf16}"
+dotnet build src/Ddpm.Cli -c Release -v q -nologo >/dev/null
+ddpm() { dotnet src/Ddpm.Cli/bin/Release/net10.0/Ddpm.Cli.dll "$@"; }
+mkdir -p "$OUT"
+log="$OUT/times.tsv"
+run() { # run NAME ARGS...: one evaluation, skipped when done; its wall time appended to times.tsv
+  local name="$1"; shift
+  [ -e "$OUT/$name/eval.json" ] && return 0
+  local start=$SECONDS
+  ddpm eval "$@" --out "$OUT/$name"
+  printf '%s\t%s\n' "$name" "$((SECONDS - start))" >> "$log"
+}
+sample() { local name="$1"; shift; run "$name" --checkpoint "$MODEL" --count "$N" --seed 0 --precision "$PRECISION" "$@"; }
+
+groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(floor grid clip ddpm1000 fp32)
+for group in "${groups[@]}"; do
+  case "$group" in
+    floor)
+      for n in 1000 5000 10000; do run "floor-$n" --dataset fashion-mnist --split test --count "$n"; done
+      for i in 1 2 3 4 5 6 7 8 9; do run "floor-1000-at-$((i * 1000))" --dataset fashion-mnist --split test --count 1000 --offset $((i * 1000)); done ;;
+    grid)
+      for k in 5 10 20 50 100; do
+        sample "ddim-$k" --sampler ddim --steps "$k"
+        sample "dpmpp2m-$k" --sampler dpm-solver++ --order 2 --steps "$k"
+        sample "dpmpp3m-$k" --sampler dpm-solver++ --order 3 --steps "$k"
+        sample "unipc-$k" --sampler unipc --order 2 --steps "$k"
+        sample "ddpm-$k" --sampler ddpm --steps "$k"
+      done ;;
+    clip)
+      for k in 10 20 50 100; do
+        for c in none clip-eps dynamic; do sample "ddim-$k-$c" --sampler ddim --steps "$k" --clip "$c"; done
+      done ;;
+    ddpm1000) sample ddpm-1000 --sampler ddpm --steps 1000 ;;
+    fp32) PRECISION=fp32 sample ddim-20-fp32 --sampler ddim --steps 20 ;;
+    *) echo "unknown group $group (floor grid clip ddpm1000 fp32)" >&2; exit 2 ;;
+  esac
+done
+echo "Done: $OUT"
