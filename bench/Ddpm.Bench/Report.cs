@@ -243,14 +243,15 @@ internal sealed record Report
         if (sampling.Count > 0)
         {
             md.AppendLine("## Sampling").AppendLine();
-            md.AppendLine($"`sample-*` rows: one timed iteration = {RowCatalog.ForwardIncludes}. Runs (`ddpm1000`, `ddim50`): one timed iteration = "
+            md.AppendLine($"`sample-*` rows: one timed iteration = {RowCatalog.ForwardIncludes}. Runs (`ddpm1000`, `ddim*`, `dpmpp2m*`, `unipc*`): one timed iteration = "
                 + $"{RowCatalog.RunIncludes}; untrained weights (timing does not depend on them). The reference figures for complete runs are "
-                + "derived from its per-forward time (1000 × and 50 ×), not measured runs.").AppendLine();
+                + "derived from its per-forward time (1000 × and 50 ×), not measured runs; the fast rows have none.").AppendLine();
             md.AppendLine($"| row | batch | precision | warm-up + iterations | seconds (median) | min–max s | images/s | s per model call | {refName} s | "
                 + $"speed ×: {refName} ÷ ours (> 1 = Ddpm faster) | peak RSS MiB | {refName} MiB | memory ×: ours ÷ {refName} (< 1 = Ddpm uses less) | baseline MiB |");
             md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             foreach (var c in sampling) md.AppendLine(TableRow(c, training: false));
             md.AppendLine();
+            AppendFastSampling(md, sampling);
         }
 
         if (Growth.Count > 0) AppendGrowth(md);
@@ -268,6 +269,33 @@ internal sealed record Report
         }
         return md.ToString();
     }
+
+    /// <summary>
+    /// Complete runs against DDPM-1000 of the same precision measured in this run: the speed-up and whether 64 images take at
+    /// most <see cref="FastTargetSeconds"/> (the fast-sampling target of docs/sampling.md).
+    /// </summary>
+    private static void AppendFastSampling(StringBuilder md, IReadOnlyList<ComparedRow> sampling)
+    {
+        var runs = sampling.Where(c => c.Kind == "run" && c.Result is { Quick: false }).ToList();
+        var lines = new List<string>();
+        foreach (var c in runs.Where(c => !c.Row.StartsWith("ddpm1000-", StringComparison.Ordinal)))
+        {
+            var full = runs.FirstOrDefault(d => d.Row.StartsWith("ddpm1000-", StringComparison.Ordinal) && d.Result!.Precision == c.Result!.Precision);
+            if (full is null) continue;
+            var r = c.Result!;
+            lines.Add($"| `{c.Row}` | {F(r.MedianSeconds, 2)} | {F(full.Result!.MedianSeconds, 1)} | **{F(full.Result.MedianSeconds / r.MedianSeconds, 1)}** | "
+                + (r.Images == 64 && r.MedianSeconds <= FastTargetSeconds ? "yes" : "no") + " |");
+        }
+        if (lines.Count == 0) return;
+        md.AppendLine("### Against DDPM-1000 in this run").AppendLine();
+        md.AppendLine($"| row | seconds (median) | DDPM-1000 s (same precision) | speed-up | 64 images in ≤ {FastTargetSeconds:F0} s |");
+        md.AppendLine("|---|---|---|---|---|");
+        foreach (var line in lines) md.AppendLine(line);
+        md.AppendLine();
+    }
+
+    /// <summary>The fast-sampling target: 64 small images in at most this many seconds.</summary>
+    private const double FastTargetSeconds = 10;
 
     private void AppendLive(StringBuilder md)
     {

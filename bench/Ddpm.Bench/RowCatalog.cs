@@ -36,7 +36,7 @@ internal static class RowCatalog
     public const string RunIncludes =
         "SamplingPipeline.Generate from x_T ~ N(0, I) to x_0: per-image noise generators, one model call and one sampler step per timestep";
 
-    public static IReadOnlyList<string> Groups { get; } = ["all", "train", "sample", "forward", "runs", "small", "cifar10", "fp32", "bf16", "growth"];
+    public static IReadOnlyList<string> Groups { get; } = ["all", "train", "sample", "forward", "runs", "fast", "small", "cifar10", "fp32", "bf16", "growth"];
 
     // Declared before the row lists: static initialisers run in textual order.
     public static IReadOnlyList<int> GrowthSizes { get; } = [28, 32, 64];
@@ -80,9 +80,20 @@ internal static class RowCatalog
             Forward("cifar10", UNetConfig.Cifar10, 16, Precision.Fp32, quickBatch: 2),
             Forward("cifar10", UNetConfig.Cifar10, 16, Precision.Bf16, quickBatch: 2),
             // One DDPM-1000 run is 1000 timed steps (about 4 min); the row also reports their median.
-            Run("ddpm1000", SamplerSettings.Ddpm(), images: 64, iterations: 1, quickImages: 4),
-            Run("ddim50", SamplerSettings.Ddim(50), images: 64, iterations: 7, quickImages: 4),
+            Run("ddpm1000", SamplerSettings.Ddpm(), Precision.Fp32, iterations: 1, ["fast"]),
+            Run("ddim50", SamplerSettings.Ddim(50), Precision.Fp32, iterations: 7),
+            // Fast sampling (docs/sampling.md): the solvers at 10 and 20 model calls beside DDPM-1000, fp32 and bf16.
+            Run("ddpm1000", SamplerSettings.Ddpm(), Precision.Bf16, iterations: 1, ["fast"]),
         };
+        foreach (var precision in new[] { Precision.Fp32, Precision.Bf16 })
+        {
+            foreach (var steps in new[] { 10, 20 })
+            {
+                rows.Add(Run($"dpmpp2m{steps}", SamplerSettings.DpmSolverPlusPlus(steps, order: 2), precision, iterations: 7, ["fast"]));
+                rows.Add(Run($"unipc{steps}", SamplerSettings.UniPc(steps, order: 2), precision, iterations: 7, ["fast"]));
+                rows.Add(Run($"ddim{steps}", SamplerSettings.Ddim(steps), precision, iterations: 7, ["fast"]));
+            }
+        }
         return rows;
     }
 
@@ -113,22 +124,29 @@ internal static class RowCatalog
         };
     }
 
-    private static RowSpec Run(string sampler, SamplerSettings settings, int images, int iterations, int quickImages) => new()
+    /// <summary>A complete sampling run of 64 small images in one batch (4 with --quick).</summary>
+    private static RowSpec Run(string sampler, SamplerSettings settings, Precision precision, int iterations, string[]? tags = null)
     {
-        Name = $"{sampler}-small-n{images}-fp32",
-        Kind = RowKind.Run,
-        Preset = "small",
-        Model = UNetConfig.Small,
-        Batch = images,
-        Images = images,
-        Sampler = settings,
-        // Warm-up of a run row: single DDPM steps (model call + update) before the first timed run.
-        Warmup = SmallWarmup,
-        Iterations = iterations,
-        QuickBatch = quickImages,
-        Tags = ["all", "sample", "runs", "small", "fp32"],
-        Includes = RunIncludes,
-    };
+        const int images = 64;
+        var p = precision == Precision.Bf16 ? "bf16" : "fp32";
+        return new RowSpec
+        {
+            Name = $"{sampler}-small-n{images}-{p}",
+            Kind = RowKind.Run,
+            Preset = "small",
+            Model = UNetConfig.Small,
+            Batch = images,
+            Images = images,
+            Sampler = settings,
+            Precision = precision,
+            // Warm-up of a run row: single model calls before the first timed run.
+            Warmup = SmallWarmup,
+            Iterations = iterations,
+            QuickBatch = 4,
+            Tags = ["all", "sample", "runs", "small", p, .. tags ?? []],
+            Includes = RunIncludes,
+        };
+    }
 
     /// <summary>
     /// The small architecture (ch 32, multipliers 1, 2, 2) at 28, 32 and 64 pixels. Attention stays at the second
