@@ -126,7 +126,7 @@ public sealed class EvaluationComparison
             foreach (var k in steps)
             {
                 var run = runs.FirstOrDefault(r => r.Record.Steps == k);
-                b.Append(' ').Append(run is null ? "" : Cell(run)).Append(" |");
+                b.Append(' ').Append(run is null ? "–" : Cell(run)).Append(" |");
             }
             b.AppendLine();
         }

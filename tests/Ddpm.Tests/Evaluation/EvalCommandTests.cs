@@ -178,6 +178,30 @@ public sealed class EvalCommandTests : IDisposable
     }
 
     [Fact]
+    public void Offset_scores_a_later_subset_of_a_split_and_one_past_the_end_is_a_one_line_error()
+    {
+        var data = Path.Combine(root, "mnist");
+        Directory.CreateDirectory(data);
+        File.WriteAllBytes(Path.Combine(data, "t10k-images-idx3-ubyte"), Ddpm.Tests.Data.TestData.IdxImages(20, 8, 8));
+        File.WriteAllBytes(Path.Combine(data, "t10k-labels-idx1-ubyte"), Ddpm.Tests.Data.TestData.IdxLabels([.. Enumerable.Range(0, 20).Select(i => i % 10)]));
+        var reference = ReferenceFolder();
+        var extractor = TinyExtractor("tiny-features", [4, 8], 16, 1);
+        string[] common = ["eval", "--dataset", "mnist", "--data", data, "--split", "test", "--count", "5", "--extractor", extractor,
+            "--reference-dataset", "folder", "--reference-data", reference];
+        AssertOk(CliRunner.Run([.. common, "--offset", "10", "--out", Path.Combine(root, "later")]));
+        var record = ConfigJson.Load<EvaluationRecord>(Path.Combine(root, "later", EvaluationRun.JsonFile));
+        Assert.Equal("mnist test (images 10..14)", record.Source);
+        Assert.Equal(5, record.Metrics.GeneratedCount);
+        AssertOk(CliRunner.Run([.. common, "--out", Path.Combine(root, "first")]));
+        Assert.NotEqual(Metrics(Path.Combine(root, "first")).Fid, record.Metrics.Fid);
+
+        var past = CliRunner.Run([.. common, "--offset", "20", "--out", Path.Combine(root, "past")]);
+        Assert.NotEqual(0, past.ExitCode);
+        Assert.Single(past.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("--offset 20 is past the 20 images", past.Stderr);
+    }
+
+    [Fact]
     public void Eval_needs_exactly_one_source()
     {
         var r = CliRunner.Run("eval", "--out", Path.Combine(root, "x"));
