@@ -146,7 +146,8 @@ public sealed class ClassifierNetwork : nn.Module<Tensor, Tensor>
 
         public override Tensor forward(Tensor x)
         {
-            using var h = norm.call(conv.call(x));
+            using var convolved = Layout.SafeConv(x, conv.call, conv.weight!.shape[0]);
+            using var h = norm.call(convolved);
             return nn.functional.relu(h);
         }
     }

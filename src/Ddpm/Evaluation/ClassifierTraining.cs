@@ -111,7 +111,12 @@ public static class ClassifierTraining
         var stepsPerEpoch = (int)(n / options.BatchSize); // the last partial batch is dropped (BatchNorm needs full batches)
         if (stepsPerEpoch < 1) throw new ArgumentException($"{n} training images are fewer than one batch of {options.BatchSize}.");
         var total = Math.Min(stepsPerEpoch * options.Epochs, options.MaxSteps ?? int.MaxValue);
-        using var optimizer = optim.AdamW(network.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
+        // AdamW as Adam without weight decay plus the decoupled decay p ← p·(1 − lr·λ) before each update, the order of
+        // PyTorch's and TorchSharp's AdamW; every number reaches libtorch as a Scalar this code disposes (InPlaceAdam), not as
+        // one TorchSharp leaves to the finalizer, which can free it while libtorch still reads it.
+        using var optimizer = optim.Adam(network.parameters(), options.LearningRate);
+        var parameters = network.parameters().ToList();
+        using Scalar half = 0.5;
         network.train();
         var step = 0;
         var loss = double.NaN;
@@ -126,16 +131,23 @@ public static class ClassifierTraining
                 var x = images.index_select(0, index);
                 if (options.HorizontalFlip)
                 {
-                    var flip = rand(options.BatchSize, generator: generator).lt(0.5).view(-1, 1, 1, 1).to(x.device);
+                    var flip = rand(options.BatchSize, generator: generator).lt(half).view(-1, 1, 1, 1).to(x.device);
                     x = where(flip, x.flip(3), x);
                 }
                 var y = labels.index_select(0, index);
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(options, step, total);
+                var rate = LearningRate(options, step, total);
+                foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
                 optimizer.zero_grad();
                 var output = network.call(x);
                 var objective = nn.functional.cross_entropy(output, y);
                 objective.backward();
-                optimizer.step();
+                if (options.WeightDecay != 0)
+                {
+                    using var noGrad = no_grad();
+                    using Scalar decay = 1 - rate * options.WeightDecay;
+                    foreach (var parameter in parameters) parameter.mul_(decay);
+                }
+                Training.InPlaceAdam.Step(optimizer);
                 step++;
                 loss = objective.item<float>();
                 progress?.Report(new ClassifierProgress(step, total, epoch, loss));

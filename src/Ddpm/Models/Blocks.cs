@@ -124,6 +124,23 @@ internal static class Layout
         using var output = conv(input);
         return output.contiguous();
     }
+
+    /// <summary>
+    /// <paramref name="conv"/> (a 3×3 convolution with <paramref name="outChannels"/> outputs) applied to <paramref name="x"/>
+    /// so that its backward pass is right too. On the CPU, libtorch 2.10's oneDNN backward-data of a plain (NCHW) float32
+    /// or bfloat16 convolution with fewer than 16 output channels gives wrong and run-to-run different input gradients
+    /// (relative error ~0.3 against float64, NaN at times, for 4–64 input channels at 8–28 pixels) while the channels-last
+    /// path is right to rounding; under autograd such convolutions therefore take channels-last input. Otherwise as
+    /// <see cref="SafeConv(Tensor, Func{Tensor, Tensor})"/>.
+    /// </summary>
+    public static Tensor SafeConv(Tensor x, Func<Tensor, Tensor> conv, long outChannels)
+    {
+        if (x.device_type != DeviceType.CPU || outChannels >= OneDnnChannelBlock || !x.requires_grad || !is_grad_enabled() || IsChannelsLast(x))
+            return SafeConv(x, conv);
+        using var input = ToChannelsLast(x);
+        using var output = conv(input);
+        return output.contiguous();
+    }
 }
 
 /// <summary>Chains tensor operations and frees each input as soon as its result exists.</summary>

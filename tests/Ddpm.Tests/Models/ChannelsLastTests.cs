@@ -60,4 +60,25 @@ public sealed class ChannelsLastTests
         using var again = Layout.ToChannelsLast(last);
         Assert.True(Layout.IsChannelsLast(again));
     }
+
+    [Theory]
+    [InlineData(32, 1)]
+    [InlineData(4, 8)]
+    [InlineData(64, 4)]
+    public void Safe_convolution_with_few_outputs_has_the_float64_input_gradient(int inChannels, int outChannels)
+    {
+        // libtorch 2.10's plain-layout float32 backward-data is wrong for fewer than 16 output channels on this CPU.
+        using var scope = NewDisposeScope();
+        using var g = new Generator(11);
+        var x = randn([8, inChannels, 14, 14], generator: g);
+        var w = randn([outChannels, inChannels, 3, 3], generator: g);
+        var upstream = randn([8, outChannels, 14, 14], generator: g);
+        var leaf = x.detach().clone().requires_grad_();
+        var y = Layout.SafeConv(leaf, h => nn.functional.conv2d(h, w, padding: [1, 1]), outChannels);
+        y.backward([upstream]);
+        var exact = nn.functional.conv_transpose2d(upstream.to(ScalarType.Float64), w.to(ScalarType.Float64), padding: [1, 1]);
+        var error = (leaf.grad!.to(ScalarType.Float64) - exact).norm().item<double>() / exact.norm().item<double>();
+        Assert.True(error < 1e-5, $"relative error {error}");
+        Assert.True(y.is_contiguous());
+    }
 }
