@@ -3,7 +3,7 @@
 # reference model under every sampler and step count, and the x̂0-handling study. Resumable: each evaluation is one
 # folder under $OUT; a folder with eval.json is done, and an interrupted one keeps its images (ddpm eval continues).
 # Pause it with kill -STOP and resume with kill -CONT (one heavy job at a time on a 2-core machine).
-#   bash bench/quality/run.sh [GROUP...]     groups: floor grid clip ddpm1000 fp32 (default: all, in that order)
+#   bash bench/quality/run.sh [GROUP...]     groups: floor grid ddpm1000 clip fp32 grid100 (default: all, in that order)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-runs/quality}"
@@ -23,27 +23,32 @@ run() { # run NAME ARGS...: one evaluation, skipped when done; its wall time app
 }
 sample() { local name="$1"; shift; run "$name" --checkpoint "$MODEL" --count "$N" --seed 0 --precision "$PRECISION" "$@"; }
 
-groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(floor grid clip ddpm1000 fp32)
+groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(floor grid ddpm1000 clip fp32 grid100)
 for group in "${groups[@]}"; do
   case "$group" in
     floor)
       for n in 1000 5000 10000; do run "floor-$n" --dataset fashion-mnist --split test --count "$n"; done
       for i in 1 2 3 4 5 6 7 8 9; do run "floor-1000-at-$((i * 1000))" --dataset fashion-mnist --split test --count 1000 --offset $((i * 1000)); done ;;
     grid)
-      for k in 5 10 20 50 100; do
+      for k in 5 10 20 50; do
         sample "ddim-$k" --sampler ddim --steps "$k"
         sample "dpmpp2m-$k" --sampler dpm-solver++ --order 2 --steps "$k"
         sample "dpmpp3m-$k" --sampler dpm-solver++ --order 3 --steps "$k"
         sample "unipc-$k" --sampler unipc --order 2 --steps "$k"
         sample "ddpm-$k" --sampler ddpm --steps "$k"
       done ;;
+    grid100) # the solvers have converged by 50 calls; DDIM and respaced DDPM are still moving
+      for k in 100 250; do
+        sample "ddim-$k" --sampler ddim --steps "$k"
+        sample "ddpm-$k" --sampler ddpm --steps "$k"
+      done ;;
     clip)
-      for k in 10 20 50 100; do
+      for k in 10 20 100; do
         for c in none clip-eps dynamic; do sample "ddim-$k-$c" --sampler ddim --steps "$k" --clip "$c"; done
       done ;;
     ddpm1000) sample ddpm-1000 --sampler ddpm --steps 1000 ;;
     fp32) PRECISION=fp32 sample ddim-20-fp32 --sampler ddim --steps 20 ;;
-    *) echo "unknown group $group (floor grid clip ddpm1000 fp32)" >&2; exit 2 ;;
+    *) echo "unknown group $group (floor grid grid100 clip ddpm1000 fp32)" >&2; exit 2 ;;
   esac
 done
 echo "Done: $OUT"
