@@ -3,7 +3,7 @@
 # reference model under every sampler and step count, and the x̂0-handling study. Resumable: each evaluation is one
 # folder under $OUT; a folder with eval.json is done, and an interrupted one keeps its images (ddpm eval continues).
 # Pause it with kill -STOP and resume with kill -CONT (one heavy job at a time on a 2-core machine).
-#   bash bench/quality/run.sh [GROUP...]     groups: floor grid ddpm1000 clip fp32 grid100 (default: all, in that order)
+#   bash bench/quality/run.sh [GROUP...]     groups: floor grid ddpm1000 clip fp32 spread grid100 (default: all, in that order)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-runs/quality}"
@@ -23,7 +23,7 @@ run() { # run NAME ARGS...: one evaluation, skipped when done; its wall time app
 }
 sample() { local name="$1"; shift; run "$name" --checkpoint "$MODEL" --count "$N" --seed 0 --precision "$PRECISION" "$@"; }
 
-groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(floor grid ddpm1000 clip fp32 grid100)
+groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(floor grid ddpm1000 clip fp32 spread grid100)
 for group in "${groups[@]}"; do
   case "$group" in
     floor)
@@ -48,7 +48,9 @@ for group in "${groups[@]}"; do
       done ;;
     ddpm1000) sample ddpm-1000 --sampler ddpm --steps 1000 ;;
     fp32) PRECISION=fp32 sample ddim-20-fp32 --sampler ddim --steps 20 ;;
-    *) echo "unknown group $group (floor grid grid100 clip ddpm1000 fp32)" >&2; exit 2 ;;
+    spread) # the run-to-run spread of a model's FID at N: other seeds of one setting (seed 0 is in the grid)
+      for seed in 1 2 3 4; do run "ddim-20-seed$seed" --checkpoint "$MODEL" --count "$N" --seed "$seed" --precision "$PRECISION" --sampler ddim --steps 20; done ;;
+    *) echo "unknown group $group (floor grid ddpm1000 clip fp32 spread grid100)" >&2; exit 2 ;;
   esac
 done
 echo "Done: $OUT"
