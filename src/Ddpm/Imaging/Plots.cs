@@ -127,15 +127,20 @@ public static class Plots
         ArgumentNullException.ThrowIfNull(levels);
         if (series.Any(s => s.X is null || s.X.Any(x => !(x > 0))))
             throw new ArgumentException("Steps must be positive for a log axis.", nameof(series));
-        var logged = series.Select(s => s with { X = [.. s.X.Select(Math.Log10)] }).ToArray();
+        // The values axis is logarithmic too when the values span a decade (a 5-step FID of 150 beside a floor of 0.9).
+        var values = series.SelectMany(s => s.Y).Concat(levels.Select(l => l.Value)).Where(double.IsFinite).ToArray();
+        var logY = UseLogScale(values);
+        Func<double, double> y = logY ? Math.Log10 : v => v;
+        var logged = series.Select(s => s with { X = [.. s.X.Select(Math.Log10)], Y = [.. s.Y.Select(y)] }).ToArray();
         var steps = series.SelectMany(s => s.X).Distinct().Order().ToArray();
-        Save(path, title, "sampling steps (model calls, log scale)", yLabel, logged, plot =>
+        Save(path, title, "sampling steps (model calls, log scale)", logY ? $"{yLabel} (log scale)" : yLabel, logged, plot =>
         {
+            if (logY) UseLogTicks(plot, values.Min(), values.Max());
             foreach (var scatter in plot.GetPlottables<ScottPlot.Plottables.Scatter>()) scatter.MarkerSize = 7;
             var palette = new ScottPlot.Palettes.Category10();
             for (var i = 0; i < levels.Length; i++)
             {
-                var line = plot.Add.HorizontalLine(levels[i].Value);
+                var line = plot.Add.HorizontalLine(y(levels[i].Value));
                 line.LinePattern = LinePattern.Dashed;
                 line.LineWidth = LineWidth;
                 line.Color = palette.GetColor(series.Length + i);

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Tables and charts of the figures bench/quality/run.sh drew: writes docs/quality/*.md and *.png with ddpm compare.
+#   bash bench/quality/report.sh [OUT]     (OUT: the run.sh output folder, default runs/quality)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT="${1:-${OUT:-runs/quality}}"
+DOCS=docs/quality
+mkdir -p "$DOCS"
+ddpm() { dotnet src/Ddpm.Cli/bin/Release/net10.0/Ddpm.Cli.dll "$@"; }
+have() { for d in "$@"; do [ -e "$OUT/$d/eval.json" ] && printf '%s\n' "$OUT/$d"; done; }
+lines=(--line "$OUT/floor-1000"); [ -e "$OUT/ddpm-1000/eval.json" ] && lines+=(--line "$OUT/ddpm-1000")
+
+# Samplers against model calls (docs/sampling.md).
+mapfile -t runs < <(for k in 5 10 20 50 100 250; do have "ddim-$k" "dpmpp2m-$k" "dpmpp3m-$k" "unipc-$k" "ddpm-$k"; done)
+ddpm compare "${runs[@]}" "${lines[@]}" --markdown "$DOCS/samplers-fid.md" --plot "$DOCS/samplers-fid.png" \
+  --title "Reference model: FID against model calls (N = 1000, bf16)"
+for metric in precision recall; do
+  ddpm compare "${runs[@]}" "${lines[@]}" --metric "$metric" --markdown "$DOCS/samplers-$metric.md" >/dev/null
+done
+
+# x̂0 handling of DDIM (docs/evaluation.md).
+mapfile -t clips < <(for k in 5 10 20 50 100 250; do have "ddim-$k" "ddim-$k-none" "ddim-$k-clip-eps" "ddim-$k-dynamic"; done)
+ddpm compare "${clips[@]}" "${lines[@]}" --markdown "$DOCS/clipping-fid.md" --plot "$DOCS/clipping-fid.png" \
+  --title "DDIM: x̂0 handling against steps (N = 1000, bf16)"
+echo "Wrote $DOCS"
