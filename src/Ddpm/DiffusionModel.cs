@@ -115,16 +115,18 @@ public sealed class DiffusionModel : IDisposable
     /// Draws <paramref name="count"/> images [count, C, H, W] in [−1, 1] with the given sampler (DDPM over the full chain
     /// by default). Image i depends only on (<paramref name="seed"/>, i), not on the batch size; the images drawn are
     /// i = <paramref name="firstIndex"/> … firstIndex + count − 1, so a shard of a larger run gives that run's images.
+    /// With <paramref name="shareFrom"/> the images share one trajectory down to that timestep (<see cref="SampleRequest.ShareFrom"/>).
     /// </summary>
     public Tensor Sample(int count, SamplerSettings? sampler = null, long seed = 0, int batchSize = 64,
-        IProgress<SamplingProgress>? progress = null, Action<PredictedStartEvent>? onPredictedStart = null, long firstIndex = 0)
+        IProgress<SamplingProgress>? progress = null, Action<PredictedStartEvent>? onPredictedStart = null, long firstIndex = 0,
+        int? shareFrom = null)
     {
         var s = (sampler ?? SamplerSettings.Ddpm()).Create(Diffusion);
         try
         {
             var m = Config.Model;
             var pipeline = new SamplingPipeline(Predict, s, Device);
-            return pipeline.Generate(new SampleRequest(count, m.InChannels, m.ImageSize, m.ImageSize, seed, batchSize) { FirstIndex = firstIndex }, progress, onPredictedStart);
+            return pipeline.Generate(new SampleRequest(count, m.InChannels, m.ImageSize, m.ImageSize, seed, batchSize) { FirstIndex = firstIndex, ShareFrom = shareFrom }, progress, onPredictedStart);
         }
         finally
         {

@@ -28,9 +28,10 @@ public sealed class LikelihoodEstimator(GaussianDiffusion diffusion, Func<Tensor
     /// The bound for the first <see cref="LikelihoodSettings.Count"/> images of <paramref name="data"/>. Finished batches
     /// found in <paramref name="store"/> are taken from it, new ones are saved there, so a rerun continues an interrupted one.
     /// </summary>
+    /// <remarks><paramref name="onTermEvaluated"/> sees only the batches evaluated now, not those taken from the store.</remarks>
     /// <exception cref="ArgumentException">Settings invalid, more images asked for than the data set has, or images of another shape than the model's.</exception>
     public LikelihoodResult Evaluate(IDataset data, LikelihoodSettings settings, IProgress<LikelihoodProgress>? progress = null,
-        IBoundBatchStore? store = null, CancellationToken cancellation = default)
+        IBoundBatchStore? store = null, Action<TermEvaluatedEvent>? onTermEvaluated = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         settings.Validate();
@@ -52,7 +53,7 @@ public sealed class LikelihoodEstimator(GaussianDiffusion diffusion, Func<Tensor
             {
                 using var x0 = LoadImages(data, first, size, device);
                 batch = EvaluateBatch(x0, first, settings.Seed, settings.ClipDenoised,
-                    k => progress?.Report(new LikelihoodProgress(b, batches, k, terms, done, size, settings.Count)), cancellation);
+                    k => progress?.Report(new LikelihoodProgress(b, batches, k, terms, done, size, settings.Count)), onTermEvaluated, cancellation);
                 store?.Save(b, batch);
             }
             progress?.Report(new LikelihoodProgress(b, batches, terms, terms, done, size, settings.Count));
@@ -70,10 +71,11 @@ public sealed class LikelihoodEstimator(GaussianDiffusion diffusion, Func<Tensor
 
     /// <summary>
     /// Every term of the bound for the images <paramref name="x0"/> [B, C, H, W] (at bin centres in [−1, 1]), which are
-    /// images <paramref name="firstImage"/>.. of the run. <paramref name="onTerm"/> gets the number of terms done so far.
+    /// images <paramref name="firstImage"/>.. of the run. <paramref name="onTerm"/> gets the number of terms done so far,
+    /// <paramref name="onTermEvaluated"/> each term's x̂_0 (valid during the call only).
     /// </summary>
     public BoundBatch EvaluateBatch(Tensor x0, int firstImage, long seed, bool clipDenoised = true, Action<int>? onTerm = null,
-        CancellationToken cancellation = default)
+        Action<TermEvaluatedEvent>? onTermEvaluated = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(x0);
         if (x0.dim() < 2) throw new ArgumentException($"Images must be a batch [B, …] (got {x0.dim()} dimensions).", nameof(x0));
@@ -104,6 +106,7 @@ public sealed class LikelihoodEstimator(GaussianDiffusion diffusion, Func<Tensor
             var output = model(xt, timesteps).to(x0.dtype);
             var term = bound.Term(output, x0, xt, timesteps, clipDenoised);
             var predictedNoise = diffusion.PredictNoiseFromStart(xt, timesteps, term.PredictedStart);
+            onTermEvaluated?.Invoke(new TermEvaluatedEvent(firstImage, t, x0, term.PredictedStart));
             var bits = term.Bits.cpu().data<double>().ToArray();
             var noiseMse = MeanSquaredError(predictedNoise, noise);
             var startMse = MeanSquaredError(term.PredictedStart, x0);

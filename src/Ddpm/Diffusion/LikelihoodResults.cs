@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace Ddpm.Diffusion;
 
 /// <summary>What <see cref="LikelihoodEstimator"/> evaluates. Defaults follow the issue and the official <c>calc_bpd_loop</c>.</summary>
@@ -40,6 +42,16 @@ public sealed record ImageBound(int Index, double Prior, double Diffusion, doubl
 /// of the mean squared error of ε̂ and of the mean squared error of x̂_0 (the columns of the official <c>calc_bpd_loop</c>).
 /// </summary>
 public sealed record BoundBatch(int FirstImage, IReadOnlyList<ImageBound> Images, double[] TermSums, double[] NoiseMseSums, double[] StartMseSums);
+
+/// <summary>
+/// A term of the bound just evaluated for a batch of images: the data x_0 and the x̂_0 the model implied from x_t at the
+/// 0-based <paramref name="Timestep"/> (clipped when the settings clip). The tensors live only during the callback.
+/// </summary>
+/// <param name="FirstImage">The index of the batch's first image in the run.</param>
+/// <param name="Timestep">The 0-based timestep of the term.</param>
+/// <param name="Start">The data x_0 of the batch.</param>
+/// <param name="PredictedStart">x̂_0 predicted from x_t.</param>
+public sealed record TermEvaluatedEvent(int FirstImage, int Timestep, Tensor Start, Tensor PredictedStart);
 
 /// <summary>Where an evaluation is: batch (0-based) of batches, terms done within it, images finished before it.</summary>
 public sealed record LikelihoodProgress(int Batch, int Batches, int TermsDone, int Terms, int ImagesDone, int BatchImages, int Images)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ScottPlot;
+using SkiaSharp;
 
 namespace Ddpm.Imaging;
 
@@ -13,6 +14,12 @@ public static class Plots
 
     /// <summary>Height of every chart in pixels.</summary>
     public const int Height = 500;
+
+    /// <summary>Width of each panel of a chart of several panels (<see cref="RateDistortion"/>).</summary>
+    public const int PanelWidth = 600;
+
+    /// <summary>Height of the title band above a chart of several panels.</summary>
+    private const int TitleHeight = 40;
 
     /// <summary>
     /// The smoothing span of <see cref="LossCurve"/> is this fraction of the number of points, so the curve looks about
@@ -217,7 +224,10 @@ public static class Plots
         plot.Axes.Left.TickGenerator = ticks;
     }
 
-    private static void Save(string path, string title, string xLabel, string yLabel, PlotSeries[] series, Action<Plot> style)
+    private static void Save(string path, string title, string xLabel, string yLabel, PlotSeries[] series, Action<Plot> style) =>
+        AtomicFile.WriteAllBytes(path, Render(title, xLabel, yLabel, series, style, Width));
+
+    private static byte[] Render(string title, string xLabel, string yLabel, PlotSeries[] series, Action<Plot> style, int width)
     {
         ArgumentNullException.ThrowIfNull(series);
         if (series.Length == 0) throw new ArgumentException("A chart needs at least one series.", nameof(series));
@@ -244,9 +254,55 @@ public static class Plots
             plot.YLabel(yLabel ?? string.Empty);
             if (series.Any(s => !string.IsNullOrEmpty(s.Label))) plot.ShowLegend();
             style(plot);
-            png = plot.GetImageBytes(Width, Height, ImageFormat.Png);
+            png = plot.GetImageBytes(width, Height, ImageFormat.Png);
         }
 
-        AtomicFile.WriteAllBytes(path, png);
+        return png;
+    }
+
+    /// <summary>
+    /// The three panels of Fig. 5 of Ho et al. 2020, side by side under <paramref name="title"/>: distortion against
+    /// reverse steps, rate against reverse steps, and distortion against rate (each <see cref="PanelWidth"/> wide).
+    /// </summary>
+    /// <param name="steps">Reverse steps done (T − t with 0-based t).</param>
+    /// <param name="rate">Bits/dim sent after each step.</param>
+    /// <param name="distortion">RMSE on [0, 255] after each step.</param>
+    /// <param name="path">The PNG file to write.</param>
+    /// <param name="title">The line above the panels.</param>
+    /// <exception cref="ArgumentException">Lists of different lengths or empty.</exception>
+    /// <exception cref="IOException">The file cannot be written; the message names the path.</exception>
+    public static void RateDistortion(IReadOnlyList<double> steps, IReadOnlyList<double> rate, IReadOnlyList<double> distortion, string path, string title)
+    {
+        ArgumentNullException.ThrowIfNull(steps);
+        ArgumentNullException.ThrowIfNull(rate);
+        ArgumentNullException.ThrowIfNull(distortion);
+        if (steps.Count != rate.Count || steps.Count != distortion.Count)
+            throw new ArgumentException($"Steps, rate and distortion must have the same length (got {steps.Count}, {rate.Count} and {distortion.Count}).");
+        double[] x = [.. steps], r = [.. rate], d = [.. distortion];
+        const string distortionLabel = "distortion (RMSE, [0, 255])";
+        const string rateLabel = "rate (bits/dim)";
+        const string stepsLabel = "reverse process steps (T − t)";
+        byte[][] panels =
+        [
+            Render("Distortion", stepsLabel, distortionLabel, [new PlotSeries("", x, d)], _ => { }, PanelWidth),
+            Render("Rate", stepsLabel, rateLabel, [new PlotSeries("", x, r)], _ => { }, PanelWidth),
+            Render("Rate–distortion", rateLabel, distortionLabel, [new PlotSeries("", r, d)], _ => { }, PanelWidth),
+        ];
+        using var canvasBitmap = new SKBitmap(PanelWidth * panels.Length, TitleHeight + Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
+        using (var canvas = new SKCanvas(canvasBitmap))
+        {
+            canvas.Clear(SKColors.White);
+            using var font = new SKFont(SKTypeface.Default, TitleHeight * 0.5f);
+            using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
+            canvas.DrawText(title ?? string.Empty, canvasBitmap.Width / 2f, TitleHeight * 0.7f, SKTextAlign.Center, font, paint);
+            for (var i = 0; i < panels.Length; i++)
+            {
+                using var panel = SKBitmap.Decode(panels[i]);
+                canvas.DrawBitmap(panel, i * PanelWidth, TitleHeight);
+            }
+        }
+        using var image = SKImage.FromBitmap(canvasBitmap);
+        using var encoded = image.Encode(SKEncodedImageFormat.Png, 100);
+        AtomicFile.WriteAllBytes(path, encoded.ToArray());
     }
 }

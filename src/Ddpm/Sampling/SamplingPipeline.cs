@@ -10,12 +10,21 @@ public sealed record SampleRequest(int Count, int Channels, int Height, int Widt
     /// <summary>Index of the first image, so a long run can be split across calls and still give the same images.</summary>
     public long FirstIndex { get; init; }
 
+    /// <summary>
+    /// When set to S, the images share one trajectory (Ho et al. 2020, Fig. 7): x_T and the noise of every step at a
+    /// 0-based timestep ≥ S come from one generator common to all images, so they agree down to the input of the first
+    /// step below S; that step and every later one draw each image's own noise. S = T shares x_T only; S = 0 shares all.
+    /// Null: every image has its own trajectory from the start.
+    /// </summary>
+    public int? ShareFrom { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> with a one-line reason when invalid.</summary>
     public SampleRequest Validate()
     {
         if (Count < 1) throw new ArgumentException($"count must be at least 1 (got {Count}).");
         if (BatchSize < 1) throw new ArgumentException($"batch size must be at least 1 (got {BatchSize}).");
         if (Channels < 1 || Height < 1 || Width < 1) throw new ArgumentException("the image shape must be positive.");
+        if (ShareFrom is < 0) throw new ArgumentException($"the timestep to share the trajectory down to must not be negative (got {ShareFrom}).");
         return this;
     }
 }
@@ -37,6 +46,9 @@ public sealed record PredictedStartEvent(int FirstImage, int Step, int Timestep,
 /// </summary>
 public sealed class SamplingPipeline
 {
+    /// <summary>The image index whose seed (<see cref="SampleSeeds.For"/>) drives a shared trajectory; no image has it.</summary>
+    private const long SharedTrajectoryIndex = -1;
+
     private readonly Func<Tensor, Tensor, Tensor> model;
     private readonly ISampler sampler;
 
@@ -83,19 +95,22 @@ public sealed class SamplingPipeline
         CpuTuning.BeginStep();
         var generators = new Generator[size];
         for (var i = 0; i < size; i++) generators[i] = new Generator((ulong)SampleSeeds.For(request.Seed, request.FirstIndex + first + i));
+        // Every batch seeds the shared generator alike, so the shared trajectory does not depend on the batch size.
+        using var shared = request.ShareFrom is null ? null : new Generator((ulong)SampleSeeds.For(request.Seed, SharedTrajectoryIndex));
         try
         {
             using var inference = inference_mode();
             long[] one = [1, request.Channels, request.Height, request.Width];
-            Tensor Noise()
+            Tensor Noise(bool common)
             {
                 using var scope = NewDisposeScope();
-                var parts = generators.Select(g => randn(one, generator: g)).ToList();
-                var noise = cat(parts, 0);
+                var noise = common
+                    ? randn(one, generator: shared).expand(size, -1, -1, -1).contiguous()
+                    : cat(generators.Select(g => randn(one, generator: g)).ToList(), 0);
                 return (Device.type == DeviceType.CPU ? noise : noise.to(Device)).MoveToOuterDisposeScope();
             }
 
-            var x = Noise();
+            var x = Noise(shared is not null);
             var steps = sampler.Timesteps.Count;
             for (var s = 0; s < steps; s++)
             {
@@ -104,7 +119,7 @@ public sealed class SamplingPipeline
                 {
                     var t = full([size], timestep, dtype: ScalarType.Int64, device: Device);
                     var output = model(x, t);
-                    var noise = sampler.AddsNoise(timestep) ? Noise() : null;
+                    var noise = sampler.AddsNoise(timestep) ? Noise(shared is not null && timestep >= request.ShareFrom) : null;
                     var result = sampler.Step(output, timestep, x, noise: noise);
                     onPredictedStart?.Invoke(new PredictedStartEvent(first, s, timestep, result.PredictedStart, result.Previous));
                     x.Dispose();
