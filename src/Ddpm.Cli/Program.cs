@@ -20,6 +20,8 @@ root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(NllCommand.Create());
+root.Subcommands.Add(RateDistortionCommand.Create());
+root.Subcommands.Add(InterpolateCommand.Create());
 root.Subcommands.Add(ClassifierCommand.Create());
 
 var parsed = root.Parse(args);

@@ -131,7 +131,8 @@ internal static class NllCommand
         return text.ToString();
     }
 
-    private sealed class Reporter(IProgressSink sink) : IProgress<LikelihoodProgress>
+    /// <summary>Shows a bound's evaluation (also <c>ddpm rate-distortion</c>'s) on the progress bar.</summary>
+    internal sealed class Reporter(IProgressSink sink) : IProgress<LikelihoodProgress>
     {
         public void Report(LikelihoodProgress p) => sink.Update(p.ImagesEquivalent, string.Create(CultureInfo.InvariantCulture,
             $"batch {p.Batch + 1}/{p.Batches} term {p.TermsDone}/{p.Terms} ({p.Images} images)"));
