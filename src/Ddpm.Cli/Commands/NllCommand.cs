@@ -4,7 +4,6 @@ using System.Text;
 using Ddpm.Data;
 using Ddpm.Diffusion;
 using Ddpm.Imaging;
-using Ddpm.Training;
 
 namespace Ddpm.Cli.Commands;
 
@@ -28,43 +27,22 @@ internal static class NllCommand
 
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "A run folder (its latest checkpoint) or a checkpoint folder", Required = true };
-        var dataset = new Option<string>("--dataset") { Description = "Data set: fashion-mnist, mnist, cifar10 or folder", DefaultValueFactory = _ => "fashion-mnist" }
-            .OneOf([.. DatasetNames.All]);
-        var data = new Option<string?>("--data") { Description = "Where the data set is (default for fashion-mnist: " + DataDefaults.FashionMnistPath + ")" };
-        var split = new Option<string>("--split") { Description = "test or train", DefaultValueFactory = _ => "test" }.OneOf("test", "train");
-        var count = new Option<int>("--count") { Description = "Number of images (the first N of the split)", DefaultValueFactory = _ => 256 }.Positive();
-        var seed = new Option<long>("--seed") { Description = "Seed of the forward draws; term t of image i depends only on (seed, i, t)", DefaultValueFactory = _ => 0 };
-        var batchSize = new Option<int>("--batch-size") { Description = "Images per model call (does not change any image's terms)", DefaultValueFactory = _ => 64 }.Positive();
+        var bound = new BoundOptions(defaultCount: 256, "Do not clip the predicted x̂0 to [-1, 1] in μθ");
         var output = new Option<string?>("--out") { Description = "Folder for the CSV files, the plot and partial results (a rerun continues); without it, only print" };
-        var raw = new Option<bool>("--raw") { Description = "Use the raw weights instead of the EMA weights" };
-        var noClip = new Option<bool>("--no-clip") { Description = "Do not clip the predicted x̂0 to [-1, 1] in μθ" };
-        var precision = new Option<string>("--precision") { Description = "fp32 or bf16 compute for the network", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
-        var device = CommonOptions.DeviceOption();
-        var command = new Command("nll", "Evaluate the variational bound on the negative log-likelihood in bits/dim (all T terms per image).")
-        {
-            checkpoint, dataset, data, split, count, seed, batchSize, output, raw, noClip, precision, device,
-        };
+        var command = new Command("nll", "Evaluate the variational bound on the negative log-likelihood in bits/dim (all T terms per image).") { output };
+        bound.AddTo(command);
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var outDir = parse.GetValue(output);
             if (outDir is not null) OutputPaths.EnsureWritableDirectory(outDir);
-            var bf16 = parse.GetValue(precision) == "bf16";
-            using var model = DiffusionModel.Load(parse.GetValue(checkpoint)!, preferEma: !parse.GetValue(raw), bf16 ? Precision.Bf16 : Precision.Fp32,
-                CommonOptions.ParseDevice(parse.GetValue(device)!));
-            var kind = DatasetNames.Parse(parse.GetValue(dataset)!);
-            var test = parse.GetValue(split) == "test";
-            var m = model.Config.Model;
-            var images = Datasets.Open(kind, parse.GetValue(data), m.ImageSize, train: !test, m.InChannels);
-            var settings = new LikelihoodSettings
-            {
-                Count = parse.GetValue(count),
-                Seed = parse.GetValue(seed),
-                BatchSize = parse.GetValue(batchSize),
-                ClipDenoised = !parse.GetValue(noClip),
-            }.Validate();
+            var bf16 = bound.IsBf16(parse);
+            using var model = bound.LoadModel(parse);
+            var kind = DatasetNames.Parse(parse.GetValue(bound.Dataset)!);
+            var split = parse.GetValue(bound.Split)!;
+            var images = bound.OpenImages(parse, model);
+            var settings = bound.Settings(parse);
             var description = string.Create(CultureInfo.InvariantCulture,
-                $"{settings.Count} {images.Name} {parse.GetValue(split)} images, {model.Diffusion.Timesteps} terms each, seed {settings.Seed}");
+                $"{settings.Count} {images.Name} {split} images, {model.Diffusion.Timesteps} terms each, seed {settings.Seed}");
             Console.WriteLine($"Bound on {description}, from {model.CheckpointDirectory} ({(model.UsesEma ? "EMA" : "raw")} weights)");
 
             BoundBatchFiles? store = null;
@@ -76,8 +54,8 @@ internal static class NllCommand
                     ["weights"] = model.UsesEma ? "ema" : "raw",
                     ["precision"] = bf16 ? "bf16" : "fp32",
                     ["dataset"] = images.Name,
-                    ["data"] = Path.GetFullPath(parse.GetValue(data) ?? (kind == DatasetKind.FashionMnist ? DataDefaults.FashionMnistPath : ".")),
-                    ["split"] = parse.GetValue(split)!,
+                    ["data"] = Path.GetFullPath(parse.GetValue(bound.Data) ?? (kind == DatasetKind.FashionMnist ? DataDefaults.FashionMnistPath : ".")),
+                    ["split"] = split,
                     ["count"] = settings.Count.ToString(CultureInfo.InvariantCulture),
                     ["seed"] = settings.Seed.ToString(CultureInfo.InvariantCulture),
                     ["batch_size"] = settings.BatchSize.ToString(CultureInfo.InvariantCulture),

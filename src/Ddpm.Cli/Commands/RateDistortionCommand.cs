@@ -2,10 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Ddpm.Analysis;
-using Ddpm.Data;
-using Ddpm.Diffusion;
 using Ddpm.Imaging;
-using Ddpm.Training;
 using static TorchSharp.torch;
 
 namespace Ddpm.Cli.Commands;
@@ -27,49 +24,31 @@ internal static class RateDistortionCommand
 
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "A run folder (its latest checkpoint) or a checkpoint folder", Required = true };
-        var dataset = new Option<string>("--dataset") { Description = "Data set: fashion-mnist, mnist, cifar10 or folder", DefaultValueFactory = _ => "fashion-mnist" }
-            .OneOf([.. DatasetNames.All]);
-        var data = new Option<string?>("--data") { Description = "Where the data set is (default for fashion-mnist: " + DataDefaults.FashionMnistPath + ")" };
-        var split = new Option<string>("--split") { Description = "test or train", DefaultValueFactory = _ => "test" }.OneOf("test", "train");
-        var count = new Option<int>("--count") { Description = "Number of images (the first N of the split)", DefaultValueFactory = _ => 64 }.Positive();
-        var seed = new Option<long>("--seed") { Description = "Seed of the forward draws, as ddpm nll: term t of image i depends only on (seed, i, t)", DefaultValueFactory = _ => 0 };
-        var batchSize = new Option<int>("--batch-size") { Description = "Images per model call (does not change the result)", DefaultValueFactory = _ => 64 }.Positive();
+        var bound = new BoundOptions(defaultCount: 64, "Do not clip the predicted x̂0 to [-1, 1] (in μθ and in the distortion)");
         var output = new Option<string>("--out") { Description = "Folder for the CSV, the plot, the reconstructions and the summary", DefaultValueFactory = _ => "rate-distortion" };
         var show = new Option<int>("--show") { Description = "Images whose reconstructions are shown (the first of the run)", DefaultValueFactory = _ => 8 }.Positive();
         var columns = new Option<int>("--columns") { Description = "Rates at which they are shown, evenly spaced over the reverse steps", DefaultValueFactory = _ => 10 }.Positive();
         var scale = new Option<int>("--scale") { Description = "Upscale factor of the reconstructions (nearest neighbour)", DefaultValueFactory = _ => 2 }.Positive();
-        var raw = new Option<bool>("--raw") { Description = "Use the raw weights instead of the EMA weights" };
-        var noClip = new Option<bool>("--no-clip") { Description = "Do not clip the predicted x̂0 to [-1, 1] (in μθ and in the distortion)" };
-        var precision = new Option<string>("--precision") { Description = "fp32 or bf16 compute for the network", DefaultValueFactory = _ => "fp32" }.OneOf("fp32", "bf16");
-        var device = CommonOptions.DeviceOption();
         var command = new Command("rate-distortion",
             "Progressive lossy compression: rate (bits/dim sent so far) and distortion (RMSE of x̂0 on [0, 255]) after every reverse step, on test images.")
         {
-            checkpoint, dataset, data, split, count, seed, batchSize, output, show, columns, scale, raw, noClip, precision, device,
+            output, show, columns, scale,
         };
+        bound.AddTo(command);
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var outDir = parse.GetValue(output)!;
             OutputPaths.EnsureWritableDirectory(outDir);
-            using var model = DiffusionModel.Load(parse.GetValue(checkpoint)!, preferEma: !parse.GetValue(raw),
-                parse.GetValue(precision) == "bf16" ? Precision.Bf16 : Precision.Fp32, CommonOptions.ParseDevice(parse.GetValue(device)!));
-            var m = model.Config.Model;
-            var images = Datasets.Open(DatasetNames.Parse(parse.GetValue(dataset)!), parse.GetValue(data), m.ImageSize, train: parse.GetValue(split) == "train", m.InChannels);
+            using var model = bound.LoadModel(parse);
+            var images = bound.OpenImages(parse, model);
             var settings = new RateDistortionSettings
             {
-                Bound = new LikelihoodSettings
-                {
-                    Count = parse.GetValue(count),
-                    Seed = parse.GetValue(seed),
-                    BatchSize = parse.GetValue(batchSize),
-                    ClipDenoised = !parse.GetValue(noClip),
-                },
+                Bound = bound.Settings(parse),
                 ReconstructionImages = parse.GetValue(show),
                 ReconstructionSteps = parse.GetValue(columns),
             }.Validate();
             var description = string.Create(CultureInfo.InvariantCulture,
-                $"{settings.Bound.Count} {images.Name} {parse.GetValue(split)} images, T = {model.Diffusion.Timesteps}, seed {settings.Bound.Seed}");
+                $"{settings.Bound.Count} {images.Name} {parse.GetValue(bound.Split)} images, T = {model.Diffusion.Timesteps}, seed {settings.Bound.Seed}");
             Console.WriteLine($"Rate–distortion on {description}, from {model.CheckpointDirectory} ({(model.UsesEma ? "EMA" : "raw")} weights)");
 
             var analysis = new RateDistortion(model.Diffusion, model.Predict, model.Device);

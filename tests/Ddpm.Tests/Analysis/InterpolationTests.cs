@@ -14,14 +14,7 @@ public sealed class InterpolationTests : IDisposable
     private const double BatchTolerance = 1e-5;
 
     private readonly GaussianDiffusion diffusion = new(TinyRuns.Config().Diffusion);
-    private readonly UNet network;
-
-    public InterpolationTests()
-    {
-        torch.manual_seed(5);
-        network = new UNet(TinyRuns.Model);
-        network.eval();
-    }
+    private readonly UNet network = TinyRuns.Network(5);
 
     private Interpolation Create() => new(diffusion, (x, t) => network.call(x, t));
 

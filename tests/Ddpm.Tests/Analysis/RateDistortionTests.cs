@@ -15,15 +15,8 @@ public sealed class RateDistortionTests : IDisposable
     private const long Seed = 4;
 
     private readonly GaussianDiffusion diffusion = new(TinyRuns.Config().Diffusion);
-    private readonly UNet network;
+    private readonly UNet network = TinyRuns.Network(21);
     private readonly ByteImageDataset data = TinyRuns.Data(count: 5);
-
-    public RateDistortionTests()
-    {
-        torch.manual_seed(21);
-        network = new UNet(TinyRuns.Model);
-        network.eval();
-    }
 
     private Tensor Model(Tensor x, Tensor t) => network.call(x, t);
 

@@ -44,15 +44,6 @@ public sealed class AnalysisCommandTests : IDisposable
 
     private static void AssertOk(CliRunner.Result r) => Assert.True(r.ExitCode == 0, r.Stderr);
 
-    private static void AssertOneLineError(CliRunner.Result r, string expected)
-    {
-        Assert.NotEqual(0, r.ExitCode);
-        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
-        Assert.StartsWith("ddpm: error: ", lines[0]);
-        Assert.Contains(expected, lines[0]);
-    }
-
     [Fact]
     public void Progressive_into_a_folder_writes_strips_their_grid_and_two_animations()
     {
@@ -80,8 +71,8 @@ public sealed class AnalysisCommandTests : IDisposable
         Assert.All(lastRow, p => Assert.Equal(Cell(2, 0, p.x, p.y), Cell(2, 2, p.x, p.y)));
         Assert.Contains(lastRow, p => Cell(0, 0, p.x, p.y) != Cell(0, 2, p.x, p.y));
 
-        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--count", "2", "--share-from", "21", "--out", grid), "0..20");
-        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--share-from", "5", "--out-dir", temp.File("d")), "--share-from");
+        CliRunner.AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--count", "2", "--share-from", "21", "--out", grid), "0..20");
+        CliRunner.AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--share-from", "5", "--out-dir", temp.File("d")), "--share-from");
     }
 
     [Fact]
@@ -109,10 +100,10 @@ public sealed class AnalysisCommandTests : IDisposable
         TestData.WriteImage(big, 12, 12, (_, _) => SKColors.Gray);
         CliRunner.Result Run(string a, string t = "3") => CliRunner.Run("interpolate", "--checkpoint", run, "--a", a, "--b", "mnist:test:0", "--data", data,
             "--t", t, "--out", temp.File("x.png"));
-        AssertOneLineError(Run(temp.File("missing.png")), "missing.png");
-        AssertOneLineError(Run("mnist:test:6"), "6 images");
-        AssertOneLineError(Run(big), "12×12");
-        AssertOneLineError(Run("mnist:test:0", t: "20"), "0..19");
+        CliRunner.AssertOneLineError(Run(temp.File("missing.png")), "missing.png");
+        CliRunner.AssertOneLineError(Run("mnist:test:6"), "6 images");
+        CliRunner.AssertOneLineError(Run(big), "12×12");
+        CliRunner.AssertOneLineError(Run("mnist:test:0", t: "20"), "0..19");
     }
 
     [Fact]

@@ -9,15 +9,6 @@ public sealed class CliTests : IDisposable
 {
     private readonly TempFolder temp = new();
 
-    private static void AssertOneLineError(CliRunner.Result r, string expected)
-    {
-        Assert.NotEqual(0, r.ExitCode);
-        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
-        Assert.StartsWith("ddpm: error: ", lines[0]);
-        Assert.Contains(expected, lines[0]);
-    }
-
     [Fact]
     public void Schedule_prints_the_columns_and_writes_a_plot()
     {
@@ -61,26 +52,26 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Bad_options_are_one_line_errors()
     {
-        AssertOneLineError(CliRunner.Run("train", "--steps", "-5"), "--steps");
-        AssertOneLineError(CliRunner.Run("train", "--dataset", "imagenet"), "imagenet");
-        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", temp.Path, "--sampler", "euler"), "euler");
-        AssertOneLineError(CliRunner.Run("frobnicate"), "frobnicate");
-        AssertOneLineError(CliRunner.Run("schedule", "--beta-start", "0.5", "--beta-end", "0.1"), "beta-end");
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "--steps", "-5"), "--steps");
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "--dataset", "imagenet"), "imagenet");
+        CliRunner.AssertOneLineError(CliRunner.Run("sample", "--checkpoint", temp.Path, "--sampler", "euler"), "euler");
+        CliRunner.AssertOneLineError(CliRunner.Run("frobnicate"), "frobnicate");
+        CliRunner.AssertOneLineError(CliRunner.Run("schedule", "--beta-start", "0.5", "--beta-end", "0.1"), "beta-end");
     }
 
     [Fact]
     public void Missing_data_is_a_one_line_error_naming_the_file()
     {
         var missing = Path.Combine(temp.Path, "no-such-folder");
-        AssertOneLineError(CliRunner.Run("train", "--dataset", "mnist", "--data", missing, "--out", Path.Combine(temp.Path, "run")), "no-such-folder");
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "--dataset", "mnist", "--data", missing, "--out", Path.Combine(temp.Path, "run")), "no-such-folder");
         Assert.False(Directory.Exists(Path.Combine(temp.Path, "run")));
     }
 
     [Fact]
     public void Missing_checkpoint_is_a_one_line_error()
     {
-        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", Path.Combine(temp.Path, "nothing")), "nothing");
-        AssertOneLineError(CliRunner.Run("info", Path.Combine(temp.Path, "nothing")), "nothing");
+        CliRunner.AssertOneLineError(CliRunner.Run("sample", "--checkpoint", Path.Combine(temp.Path, "nothing")), "nothing");
+        CliRunner.AssertOneLineError(CliRunner.Run("info", Path.Combine(temp.Path, "nothing")), "nothing");
     }
 
     [Fact]
@@ -114,10 +105,10 @@ public sealed class CliTests : IDisposable
 
         var blocker = Path.Combine(temp.Path, "a-file");
         File.WriteAllText(blocker, "x");
-        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--count", "1", "--sampler", "ddim", "--steps", "2",
+        CliRunner.AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--count", "1", "--sampler", "ddim", "--steps", "2",
             "--out", Path.Combine(blocker, "grid.png")), "a-file");
-        AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--out", Path.Combine(temp.Path, "grid.jpg")), ".png");
-        AssertOneLineError(CliRunner.Run("train", "--out", Path.Combine(blocker, "run"), "--steps", "1"), "a-file");
+        CliRunner.AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--out", Path.Combine(temp.Path, "grid.jpg")), ".png");
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "--out", Path.Combine(blocker, "run"), "--steps", "1"), "a-file");
     }
 
     [Fact]
@@ -160,10 +151,10 @@ public sealed class CliTests : IDisposable
 
         var contradiction = CliRunner.Run("train", "--resume", "--out", run, "--image-size", "16");
         Assert.Equal(2, contradiction.ExitCode);
-        AssertOneLineError(contradiction, "--image-size 16 contradicts the run in");
+        CliRunner.AssertOneLineError(contradiction, "--image-size 16 contradicts the run in");
         Assert.Contains("started with 8;", contradiction.Stderr);
-        AssertOneLineError(CliRunner.Run("train", "--resume", "--out", run, "--batch-size", "8"), "--batch-size 8 contradicts");
-        AssertOneLineError(CliRunner.Run("train", "--resume", "--out", run, "--dataset", "mnist"), "--dataset mnist contradicts");
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "--resume", "--out", run, "--batch-size", "8"), "--batch-size 8 contradicts");
+        CliRunner.AssertOneLineError(CliRunner.Run("train", "--resume", "--out", run, "--dataset", "mnist"), "--dataset mnist contradicts");
 
         // Neither --image-size nor --channels is repeated; an option given as saved is no contradiction.
         var resumed = CliRunner.Run("train", "--resume", "--out", run, "--steps", "3", "--precision", "bf16", "--batch-size", "4");

@@ -11,15 +11,8 @@ namespace Ddpm.Tests.Diffusion;
 public sealed class LikelihoodEstimatorTests : IDisposable
 {
     private readonly GaussianDiffusion diffusion = new(TinyRuns.Config().Diffusion);
-    private readonly UNet network;
+    private readonly UNet network = TinyRuns.Network(21);
     private readonly ByteImageDataset data = TinyRuns.Data(count: 5);
-
-    public LikelihoodEstimatorTests()
-    {
-        torch.manual_seed(21);
-        network = new UNet(TinyRuns.Model);
-        network.eval();
-    }
 
     private LikelihoodResult Run(int batchSize, long seed, IBoundBatchStore? store = null) =>
         new LikelihoodEstimator(diffusion, (x, t) => network.call(x, t))

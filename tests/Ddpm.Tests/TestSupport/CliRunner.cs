@@ -28,6 +28,16 @@ internal static class CliRunner
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>The tool failed with one line on stderr, <c>ddpm: error: …</c>, containing <paramref name="expected"/>.</summary>
+    public static void AssertOneLineError(Result r, string expected)
+    {
+        Assert.NotEqual(0, r.ExitCode);
+        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("ddpm: error: ", lines[0]);
+        Assert.Contains(expected, lines[0]);
+    }
+
     /// <summary>Sends a POSIX signal (e.g. INT, TERM) to a process.</summary>
     public static void Signal(int pid, string signal)
     {

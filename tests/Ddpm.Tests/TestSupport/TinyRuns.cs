@@ -47,6 +47,15 @@ internal static class TinyRuns
         Data = new DataConfig { Dataset = "tiny" },
     };
 
+    /// <summary>An untrained <see cref="Model"/> in eval mode, initialised from <paramref name="seed"/>.</summary>
+    public static UNet Network(long seed)
+    {
+        torch.manual_seed(seed);
+        var network = new UNet(Model);
+        network.eval();
+        return network;
+    }
+
     /// <summary><paramref name="count"/> random 8×8 grey images with labels, from a fixed seed.</summary>
     public static ByteImageDataset Data(int count = 40, long seed = 3)
     {
