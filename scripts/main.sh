@@ -17,9 +17,8 @@ else
   ddpm train --dataset fashion-mnist --preset small --out "$RUN" --steps 100000 --batch-size 64 --warmup 200 \
     --sample-every 0 --checkpoint-every 250 --time-limit "$TRAIN_MINUTES"
 fi
-# One sampler for the grid and the scores.
-SAMPLER=(--sampler ddim --steps 20)
-ddpm sample --checkpoint "$RUN" "${SAMPLER[@]}" --count 64 --seed 0 --out "$RUN/samples.png"
+# The grid and the scores use ddpm sample's default sampler, chosen by measurement (docs/sampling.md).
+ddpm sample --checkpoint "$RUN" --count 64 --seed 0 --out "$RUN/samples.png"
 echo "Sample grid: $(pwd)/$RUN/samples.png"
 
 # Sample quality at a small N: FID is biased by N, so both models are quoted beside the real-data floor (test images
@@ -27,12 +26,12 @@ echo "Sample grid: $(pwd)/$RUN/samples.png"
 EVAL_N="${EVAL_N:-256}"
 # The reference is the whole 60,000-image training split (its features are cached after the first run, about 20 s).
 rm -rf "$RUN/eval-run" "$RUN/eval-reference" "$RUN/eval-floor"
-ddpm eval --checkpoint "$RUN" "${SAMPLER[@]}" --count "$EVAL_N" --seed 0 --out "$RUN/eval-run"
-ddpm eval --checkpoint models/fashion-mnist "${SAMPLER[@]}" --count "$EVAL_N" --seed 0 --out "$RUN/eval-reference"
+ddpm eval --checkpoint "$RUN" --count "$EVAL_N" --seed 0 --out "$RUN/eval-run"
+ddpm eval --checkpoint models/fashion-mnist --count "$EVAL_N" --seed 0 --out "$RUN/eval-reference"
 ddpm eval --dataset fashion-mnist --split test --count "$EVAL_N" --out "$RUN/eval-floor"
 metric() { sed -n "s/^ *\"$2\": \([-0-9.eE+]*\).*/\1/p" "$1/eval.json" | head -n 1; }
 echo
-echo "Sample quality at N = $EVAL_N against the 60,000 Fashion-MNIST training images (${SAMPLER[*]}):"
+echo "Sample quality at N = $EVAL_N against the 60,000 Fashion-MNIST training images (the default sampler):"
 printf '%-34s %10s %10s %10s %10s\n' "images" "FID" "KID" "precision" "recall"
 for row in "this run:$RUN/eval-run" "reference model (models/fashion-mnist):$RUN/eval-reference" "real test images (the floor):$RUN/eval-floor"; do
   name="${row%%:*}"; dir="${row#*:}"

@@ -35,7 +35,7 @@ internal static class EvalCommand
         var inception = new Option<string?>("--inception") { Description = "pytorch-fid's Inception-v3 weights (pt_inception-2015-12-05-6726825d.pth), for RGB data and published FIDs" };
         var cache = new Option<string?>("--cache") { Description = "Folder of cached reference features (default: $XDG_CACHE_HOME/ddpm or ~/.cache/ddpm)" };
         var shard = new Option<string?>("--shard") { Description = "I/N: only sample shard I of N (a contiguous range of indices) into --out/images; gather the folders and score with --images" };
-        var samplerOptions = new SamplerOptions("ddim");
+        var samplerOptions = new SamplerOptions();
         var device = CommonOptions.DeviceOption();
         var command = new Command("eval", "Measure sample quality (FID, KID, Inception-style score, precision/recall) of a checkpoint, an image folder or real data.")
         {

@@ -16,7 +16,7 @@ internal static class SampleCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "A run folder (its latest checkpoint) or a checkpoint folder", Required = true };
         var count = new Option<int>("--count") { Description = "Number of images", DefaultValueFactory = _ => 64 }.Positive();
         var batchSize = new Option<int>("--batch-size") { Description = "Images per model call (does not change the images)", DefaultValueFactory = _ => 64 }.Positive();
-        var samplerOptions = new SamplerOptions("ddpm");
+        var samplerOptions = new SamplerOptions();
         var seed = new Option<long>("--seed") { Description = "Seed; image i depends only on (seed, i)", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--out") { Description = "Write one PNG grid here (default samples.png unless --out-dir is given)" };
         var outDir = new Option<string?>("--out-dir") { Description = "Write one PNG per image into this folder" };

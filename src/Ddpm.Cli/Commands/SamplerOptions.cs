@@ -18,7 +18,7 @@ internal sealed class SamplerOptions
         ["unipc"] = SamplerKind.UniPc,
     };
 
-    private readonly Option<string> sampler;
+    private readonly Option<string?> sampler;
     private readonly Option<int?> steps = new Option<int?>("--steps") { Description = "Sampling steps = model calls (default: T for ddpm, 50 for ddim, 20 for dpm-solver++ and unipc)" }.PositiveOrNull();
     private readonly Option<int?> order = new Option<int?>("--order") { Description = "Solver order 1-3 of dpm-solver++ and unipc (default 2)" }.PositiveOrNull();
     private readonly Option<string> solverType = new Option<string>("--solver-type") { Description = "Second-order update of dpm-solver++: midpoint or heun", DefaultValueFactory = _ => "midpoint" }
@@ -28,13 +28,19 @@ internal sealed class SamplerOptions
     private readonly Option<string?> spacing = new("--spacing") { Description = "Timestep spacing with fewer steps: leading, linspace or trailing" };
     private readonly ClipOption clip = new();
 
-    /// <summary>Options whose <c>--sampler</c> defaults to <paramref name="defaultSampler"/>.</summary>
-    public SamplerOptions(string defaultSampler)
+    /// <summary>Options whose defaults, without <c>--sampler</c>, are <see cref="SamplerSettings.Recommended"/>.</summary>
+    public SamplerOptions()
     {
-        sampler = new Option<string>("--sampler") { Description = "ddpm (Algorithm 2), ddim, dpm-solver++ or unipc", DefaultValueFactory = _ => defaultSampler }
-            .OneOf([.. Kinds.Keys]);
+        var recommended = SamplerSettings.Recommended;
+        sampler = new Option<string?>("--sampler")
+        {
+            Description = $"ddpm (Algorithm 2), ddim, dpm-solver++ or unipc (default: {NameOf(recommended.Kind)} with {recommended.Steps} steps, chosen by measurement, see docs/sampling.md)",
+        };
+        sampler.AcceptOnlyFromAmong([.. Kinds.Keys]);
         spacing.AcceptOnlyFromAmong("leading", "linspace", "trailing");
     }
+
+    private static string NameOf(SamplerKind kind) => Kinds.First(p => p.Value == kind).Key;
 
     /// <summary>Adds every option to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
@@ -46,15 +52,17 @@ internal sealed class SamplerOptions
     /// <summary>The settings the options describe.</summary>
     public SamplerSettings Get(ParseResult parse)
     {
-        var kind = Kinds[parse.GetValue(sampler)!];
+        var recommended = SamplerSettings.Recommended;
+        var chosen = parse.GetValue(sampler);
+        var kind = chosen is null ? recommended.Kind : Kinds[chosen];
         var solver = kind is SamplerKind.DpmSolverPlusPlus or SamplerKind.UniPc;
         if (parse.GetValue(order) is { } o && (!solver || o > 3))
             throw new ArgumentException(solver ? $"--order must be 1, 2 or 3 (got {o})." : "--order applies to dpm-solver++ and unipc.");
         return new SamplerSettings
         {
             Kind = kind,
-            Steps = parse.GetValue(steps),
-            Order = parse.GetValue(order),
+            Steps = parse.GetValue(steps) ?? (chosen is null ? recommended.Steps : null),
+            Order = parse.GetValue(order) ?? (chosen is null ? recommended.Order : null),
             SolverType = parse.GetValue(solverType) == "heun" ? DpmSolverType.Heun : DpmSolverType.Midpoint,
             Variant = parse.GetValue(variant) == "bh1" ? UniPcVariant.Bh1 : UniPcVariant.Bh2,
             Eta = parse.GetValue(eta),

@@ -84,6 +84,13 @@ public sealed record SamplerSettings
     /// <summary>Default solver order: 2, diffusers' for both DPM-Solver++ and UniPC.</summary>
     private const int DefaultOrder = 2;
 
+    /// <summary>
+    /// The default of <c>ddpm sample</c>, <c>ddpm eval</c>, the training-time grids and the main job, chosen by measurement
+    /// (docs/sampling.md): the fewest model calls whose FID on the reference model is within the run-to-run spread of
+    /// DDPM with its full chain at the same N.
+    /// </summary>
+    public static SamplerSettings Recommended { get; } = new() { Kind = SamplerKind.DpmSolverPlusPlus, Steps = 20, Order = 2 };
+
     /// <summary>DDPM with the full chain.</summary>
     public static SamplerSettings Ddpm(int? steps = null) => new() { Kind = SamplerKind.Ddpm, Steps = steps };
 

@@ -68,8 +68,11 @@ public sealed record TrainingConfig
     /// <summary>Images in each sample grid written during training.</summary>
     public int SampleCount { get; init; } = 64;
 
-    /// <summary>DDIM steps used for the sample grids written during training (cheaper than the full chain).</summary>
-    public int SampleSteps { get; init; } = 50;
+    /// <summary>
+    /// Model calls of <see cref="Sampling.SamplerSettings.Recommended"/> for the sample grids and evaluations during training:
+    /// its measured default (docs/sampling.md), a fiftieth of the full chain.
+    /// </summary>
+    public int SampleSteps { get; init; } = 20;
 
     /// <summary>The paper's recipe (with <see cref="EmaWarmup"/> on).</summary>
     public TrainingConfig()

@@ -171,12 +171,12 @@ public sealed class TrainingRun : IDisposable
         return report;
     }
 
-    /// <summary>EMA samples of the training-time sampler (DDIM with <see cref="TrainingConfig.SampleSteps"/> steps, the run's seed).</summary>
+    /// <summary>EMA samples of the training-time sampler (<see cref="SamplerSettings.Recommended"/> with <see cref="TrainingConfig.SampleSteps"/> steps, the run's seed).</summary>
     private Tensor DrawSamples(int count)
     {
         var training = Trainer.Config.Training;
         var model = Trainer.Config.Model;
-        var sampler = SamplerSettings.Ddim(Math.Min(training.SampleSteps, Trainer.Diffusion.Timesteps)).Create(Trainer.Diffusion);
+        var sampler = (SamplerSettings.Recommended with { Steps = Math.Min(training.SampleSteps, Trainer.Diffusion.Timesteps) }).Create(Trainer.Diffusion);
         try
         {
             var pipeline = new SamplingPipeline((x, t) => Trainer.EmaModel.call(x, t), sampler, Trainer.Device);
@@ -188,7 +188,7 @@ public sealed class TrainingRun : IDisposable
         }
     }
 
-    /// <summary>Draws the configured grid of EMA samples (DDIM) and writes <c>samples/step-NNNNNNN.png</c>.</summary>
+    /// <summary>Draws the configured grid of EMA samples (the recommended sampler) and writes <c>samples/step-NNNNNNN.png</c>.</summary>
     public string WriteSamples(IProgress<TrainingEvent>? progress = null, StepMetrics? last = null)
     {
         var training = Trainer.Config.Training;

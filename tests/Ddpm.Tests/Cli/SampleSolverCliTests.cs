@@ -32,6 +32,30 @@ public sealed class SampleSolverCliTests : IDisposable
         Assert.Contains("order", lines[0]);
     }
 
+    [Fact]
+    public void Without_sampler_options_sample_uses_the_recommended_settings_and_draws_the_same_images()
+    {
+        var run = Path.Combine(root, "run");
+        using (var training = TrainingRun.Start(run, TinyRuns.Config(steps: 1), TinyRuns.Data())) training.Train();
+        var recommended = Ddpm.Sampling.SamplerSettings.Recommended;
+        var byDefault = CliRunner.Run("sample", "--checkpoint", run, "--count", "2", "--out-dir", Path.Combine(root, "default"));
+        Assert.True(byDefault.ExitCode == 0, byDefault.Stderr);
+        Assert.Contains($"{recommended.DisplayName} ({recommended.Steps} steps)", byDefault.Stdout);
+        var kind = recommended.Kind switch
+        {
+            Ddpm.Sampling.SamplerKind.DpmSolverPlusPlus => "dpm-solver++",
+            Ddpm.Sampling.SamplerKind.UniPc => "unipc",
+            Ddpm.Sampling.SamplerKind.Ddim => "ddim",
+            _ => "ddpm",
+        };
+        string[] spelled = ["sample", "--checkpoint", run, "--count", "2", "--sampler", kind, "--steps", $"{recommended.Steps}", "--out-dir", Path.Combine(root, "spelled")];
+        if (recommended.Order is { } order) spelled = [.. spelled, "--order", $"{order}"];
+        var explicitRun = CliRunner.Run(spelled);
+        Assert.True(explicitRun.ExitCode == 0, explicitRun.Stderr);
+        foreach (var file in Directory.GetFiles(Path.Combine(root, "default")))
+            Assert.Equal(File.ReadAllBytes(file), File.ReadAllBytes(Path.Combine(root, "spelled", Path.GetFileName(file))));
+    }
+
     private string root => temp.Path;
 
     public void Dispose() => temp.Dispose();
