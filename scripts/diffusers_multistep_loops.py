@@ -2,7 +2,8 @@
 
 Runs diffusers' DPMSolverMultistepScheduler and UniPCMultistepScheduler on the deterministic loop of diffusers'
 tests/schedulers/test_scheduler_dpm_multi.py and test_scheduler_unipc.py (dummy_sample_deter, dummy_model, 10 steps)
-for configurations whose results diffusers does not publish, and prints sum and mean of |sample|.
+for configurations whose results diffusers does not publish, and prints sum and mean of |sample|. The SDE cases pass
+step k the fixed noise step_noise(k) as variance_noise.
 
 Usage: python3 scripts/diffusers_multistep_loops.py /path/to/diffusers/src/diffusers/schedulers
 (needs torch and numpy; the two scheduler files are loaded with small stand-ins for diffusers' config machinery).
@@ -80,6 +81,11 @@ def model(sample, t):
     return sample * t / (t + 1)
 
 
+def step_noise(k):
+    """The fixed noise of step k for the SDE cases: dummy_noise_deter mapped to [-1, 1) and rolled by k."""
+    return (dummy_noise_deter() * 2 - 1).reshape(-1).roll(k).reshape(4, 3, 8, 8)
+
+
 def full_loop(cls, base, t_start=None, **config):
     scheduler = cls(**{**base, **config})
     scheduler.set_timesteps(10)
@@ -88,8 +94,10 @@ def full_loop(cls, base, t_start=None, **config):
     if t_start is not None:
         timesteps = timesteps[t_start:]
         sample = scheduler.add_noise(sample, dummy_noise_deter(), timesteps[:1])
-    for t in timesteps:
-        sample = scheduler.step(model(sample, t), t, sample).prev_sample
+    sde = str(config.get("algorithm_type", "")).startswith("sde")
+    for k, t in enumerate(timesteps):
+        extra = dict(variance_noise=step_noise(k)) if sde else {}
+        sample = scheduler.step(model(sample, t), t, sample, **extra).prev_sample
     return sample
 
 
@@ -110,6 +118,10 @@ CASES = [
     ("dpm", dict(algorithm_type="dpmsolver")), ("dpm", dict(algorithm_type="dpmsolver", solver_type="heun")),
     ("dpm", dict(algorithm_type="dpmsolver", solver_order=3)), ("dpm", dict(algorithm_type="dpmsolver", prediction_type="v_prediction")),
     ("dpm", dict(timestep_spacing="trailing")), ("dpm", dict(timestep_spacing="leading", steps_offset=1)),
+    ("dpm", dict(algorithm_type="sde-dpmsolver++")), ("dpm", dict(algorithm_type="sde-dpmsolver++", solver_order=1)),
+    ("dpm", dict(algorithm_type="sde-dpmsolver++", solver_type="heun")), ("dpm", dict(algorithm_type="sde-dpmsolver++", solver_order=3)),
+    ("dpm", dict(algorithm_type="sde-dpmsolver++", final_sigmas_type="zero", lower_order_final=True)),
+    ("dpm", dict(algorithm_type="sde-dpmsolver++", prediction_type="v_prediction")),
     ("unipc", {}), ("unipc", dict(prediction_type="v_prediction")), ("unipc", dict(prediction_type="sample")), ("unipc", dict(t_start=8)),
     ("unipc", dict(solver_type="bh1")), ("unipc", dict(solver_order=1)), ("unipc", dict(solver_order=3)),
     ("unipc", dict(solver_order=3, solver_type="bh1")), ("unipc", dict(lower_order_final=False)),

@@ -70,7 +70,10 @@ internal static class SampleCommand
             using var model = DiffusionModel.Load(parse.GetValue(checkpoint)!, preferEma: !parse.GetValue(raw),
                 parse.GetValue(precision) == "bf16" ? Ddpm.Training.Precision.Bf16 : Ddpm.Training.Precision.Fp32, on,
                 new Ddpm.Interop.ImportOptions { ImageSize = parse.GetValue(imageSize) });
-            var settings = samplerOptions.Get(parse);
+            // Fig. 7 parts chains by their noise, so --share-from defaults to Algorithm 2 and refuses the deterministic samplers.
+            var settings = samplerOptions.Get(parse, shareText is null ? null : SamplerSettings.Ddpm());
+            if (shareText is not null && !settings.IsStochastic)
+                throw new ArgumentException($"--share-from needs a sampler that draws noise at every step: ddpm (the default with --share-from) or ddim with --eta > 0 (got {settings.DisplayName}).");
             var total = parse.GetValue(count);
             var first = (part ?? Shard.Whole).First(total);
             var n = (part ?? Shard.Whole).Length(total);

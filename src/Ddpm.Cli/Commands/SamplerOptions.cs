@@ -16,12 +16,13 @@ internal sealed class SamplerOptions
         ["ddim"] = SamplerKind.Ddim,
         ["dpm-solver++"] = SamplerKind.DpmSolverPlusPlus,
         ["unipc"] = SamplerKind.UniPc,
+        ["sde-dpm-solver++"] = SamplerKind.SdeDpmSolverPlusPlus,
     };
 
     private readonly Option<string?> sampler;
-    private readonly Option<int?> steps = new Option<int?>("--steps") { Description = "Sampling steps = model calls (default: T for ddpm, 50 for ddim, 20 for dpm-solver++ and unipc)" }.PositiveOrNull();
-    private readonly Option<int?> order = new Option<int?>("--order") { Description = "Solver order 1-3 of dpm-solver++ and unipc (default 2)" }.PositiveOrNull();
-    private readonly Option<string> solverType = new Option<string>("--solver-type") { Description = "Second-order update of dpm-solver++: midpoint or heun", DefaultValueFactory = _ => "midpoint" }
+    private readonly Option<int?> steps = new Option<int?>("--steps") { Description = "Sampling steps = model calls (default: T for ddpm, 50 for ddim, 20 for the solvers)" }.PositiveOrNull();
+    private readonly Option<int?> order = new Option<int?>("--order") { Description = "Solver order 1-3 of dpm-solver++, sde-dpm-solver++ and unipc (default 2)" }.PositiveOrNull();
+    private readonly Option<string> solverType = new Option<string>("--solver-type") { Description = "Second-order update of dpm-solver++ and sde-dpm-solver++: midpoint or heun", DefaultValueFactory = _ => "midpoint" }
         .OneOf("midpoint", "heun");
     private readonly Option<string> variant = new Option<string>("--variant") { Description = "B(h) of unipc: bh1 or bh2", DefaultValueFactory = _ => "bh2" }.OneOf("bh1", "bh2");
     private readonly Option<double> eta = new Option<double>("--eta") { Description = "DDIM η: 0 deterministic, 1 DDPM-like", DefaultValueFactory = _ => 0.0 }.NonNegative();
@@ -34,7 +35,7 @@ internal sealed class SamplerOptions
         var recommended = SamplerSettings.Recommended;
         sampler = new Option<string?>("--sampler")
         {
-            Description = $"ddpm (Algorithm 2), ddim, dpm-solver++ or unipc (default: {NameOf(recommended.Kind)} with {recommended.Steps} steps, chosen by measurement, see docs/sampling.md)",
+            Description = $"ddpm (Algorithm 2), ddim, dpm-solver++, sde-dpm-solver++ or unipc (default: {NameOf(recommended.Kind)} with {recommended.Steps} steps, chosen by measurement, see docs/sampling.md)",
         };
         sampler.AcceptOnlyFromAmong([.. Kinds.Keys]);
         spacing.AcceptOnlyFromAmong("leading", "linspace", "trailing");
@@ -49,15 +50,15 @@ internal sealed class SamplerOptions
         clip.AddTo(command);
     }
 
-    /// <summary>The settings the options describe.</summary>
-    public SamplerSettings Get(ParseResult parse)
+    /// <summary>The settings the options describe; without <c>--sampler</c>, <paramref name="fallback"/> (default <see cref="SamplerSettings.Recommended"/>).</summary>
+    public SamplerSettings Get(ParseResult parse, SamplerSettings? fallback = null)
     {
-        var recommended = SamplerSettings.Recommended;
+        var recommended = fallback ?? SamplerSettings.Recommended;
         var chosen = parse.GetValue(sampler);
         var kind = chosen is null ? recommended.Kind : Kinds[chosen];
-        var solver = kind is SamplerKind.DpmSolverPlusPlus or SamplerKind.UniPc;
+        var solver = kind is SamplerKind.DpmSolverPlusPlus or SamplerKind.SdeDpmSolverPlusPlus or SamplerKind.UniPc;
         if (parse.GetValue(order) is { } o && (!solver || o > 3))
-            throw new ArgumentException(solver ? $"--order must be 1, 2 or 3 (got {o})." : "--order applies to dpm-solver++ and unipc.");
+            throw new ArgumentException(solver ? $"--order must be 1, 2 or 3 (got {o})." : "--order applies to dpm-solver++, sde-dpm-solver++ and unipc.");
         return new SamplerSettings
         {
             Kind = kind,

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace Ddpm.Sampling;
 
-/// <summary>Which quantity DPM-Solver integrates (diffusers' <c>algorithm_type</c>; the SDE variants are not implemented).</summary>
+/// <summary>Which quantity DPM-Solver integrates, and whether it solves the ODE or the SDE (diffusers' <c>algorithm_type</c>; the deprecated <c>sde-dpmsolver</c> is not implemented).</summary>
 public enum DpmSolverAlgorithm
 {
     /// <summary>DPM-Solver++ (Lu et al. 2022b): the data prediction x̂_0. diffusers' default.</summary>
@@ -11,6 +11,12 @@ public enum DpmSolverAlgorithm
 
     /// <summary>DPM-Solver (Lu et al. 2022a): the noise prediction ε̂.</summary>
     DpmSolver,
+
+    /// <summary>
+    /// SDE-DPM-Solver++ (Lu et al. 2022b, Appendix; diffusers' <c>sde-dpmsolver++</c>): the data prediction, integrating the
+    /// reverse SDE, so every step but one landing on σ = 0 adds fresh noise σ_t √(1 − e^{−2h}) z.
+    /// </summary>
+    SdeDpmSolverPlusPlus,
 }
 
 /// <summary>The second-order multistep update (diffusers' <c>solver_type</c>).</summary>
@@ -61,10 +67,11 @@ public sealed record DpmSolverOptions
 /// Multistep DPM-Solver and DPM-Solver++ (Lu et al. 2022a, 2022b), after diffusers' <c>DPMSolverMultistepScheduler</c>: an
 /// exponential integrator of the diffusion ODE in λ = log(α/σ) that reuses the model outputs of earlier steps, one model call
 /// per step. With h = λ_t − λ_s, first order is x_t = (σ_t/σ_s) x_s − α_t (e^{−h} − 1) x̂_0 (DPM-Solver++), which is DDIM with η = 0.
-/// Deterministic: no step adds noise.
+/// The ODE variants are deterministic; <see cref="DpmSolverAlgorithm.SdeDpmSolverPlusPlus"/> solves the reverse SDE instead:
+/// x_t = (σ_t/σ_s) e^{−h} x_s + α_t (1 − e^{−2h}) x̂_0 + σ_t √(1 − e^{−2h}) z, whose first order is DDIM with η = 1 in λ.
 /// </summary>
 /// <remarks>
-/// Where this differs from diffusers: no SDE variants, Karras/Lu/exponential/beta σ spacings, <c>lambda_min_clipped</c>,
+/// Where this differs from diffusers: no <c>sde-dpmsolver</c> (noise prediction, deprecated there), Karras/Lu/exponential/beta σ spacings, <c>lambda_min_clipped</c>,
 /// learned-variance outputs or custom timestep lists; schedule values are float64; a timestep list with repeats (n close to T)
 /// is refused; steps must come in order (see <see cref="MultistepSamplerBase"/>).
 /// </remarks>
@@ -75,7 +82,7 @@ public sealed class DpmSolverMultistepSampler : MultistepSamplerBase
     /// <summary>A sampler for models trained on <paramref name="diffusion"/>.</summary>
     public DpmSolverMultistepSampler(GaussianDiffusion diffusion, DpmSolverOptions? options = null)
         : base(diffusion, ChooseTimesteps(diffusion, options ??= new DpmSolverOptions()), options.Order, options.FinalSigmas,
-            options.Algorithm == DpmSolverAlgorithm.DpmSolverPlusPlus, options.Thresholding)
+            options.Algorithm != DpmSolverAlgorithm.DpmSolver, options.Thresholding)
     {
         this.options = options;
         if (options.Algorithm == DpmSolverAlgorithm.DpmSolver && options.FinalSigmas == FinalSigmas.Zero)
@@ -85,8 +92,24 @@ public sealed class DpmSolverMultistepSampler : MultistepSamplerBase
     private static int[] ChooseTimesteps(GaussianDiffusion diffusion, DpmSolverOptions options) =>
         SamplingTimesteps.CreateMultistep(options.Spacing, diffusion.Timesteps, options.Steps, options.StepsOffset);
 
+    private bool Stochastic => options.Algorithm == DpmSolverAlgorithm.SdeDpmSolverPlusPlus;
+
     /// <inheritdoc />
-    protected override Tensor Advance(Tensor converted, Tensor sample, int i)
+    protected override bool AddsNoiseAt(int i) => Stochastic && Sigma(i + 1) > 0;
+
+    /// <inheritdoc />
+    protected override Tensor Advance(Tensor converted, Tensor sample, int i, Tensor? noise)
+    {
+        var update = Update(converted, sample, i);
+        if (noise is null) return update;
+        using (update)
+        {
+            var h = Lambda(i + 1) - Lambda(i);
+            return update + noise * (Sigma(i + 1) * Math.Sqrt(-double.ExpM1(-2.0 * h)));
+        }
+    }
+
+    private Tensor Update(Tensor converted, Tensor sample, int i)
     {
         var n = TimestepArray.Length;
         var lowerOrderFinal = i == n - 1 && (options.EulerAtFinal || (options.LowerOrderFinal && n < 15) || options.FinalSigmas == FinalSigmas.Zero);
@@ -97,10 +120,14 @@ public sealed class DpmSolverMultistepSampler : MultistepSamplerBase
         return ThirdOrder(sample, i);
     }
 
-    /// <summary>The linear part (σ_t/σ_s or α_t/α_s) and the φ_1 coefficient of D0: −α_t(e^{−h} − 1) or −σ_t(e^h − 1).</summary>
+    /// <summary>
+    /// The linear part (σ_t/σ_s, α_t/α_s, or (σ_t/σ_s) e^{−h} for the SDE) and the coefficient of D0: −α_t(e^{−h} − 1),
+    /// −σ_t(e^h − 1), or α_t(1 − e^{−2h}).
+    /// </summary>
     private (double Linear, double Phi1, double H) Base(int i)
     {
         var h = Lambda(i + 1) - Lambda(i);
+        if (Stochastic) return (Sigma(i + 1) / Sigma(i) * Math.Exp(-h), -Alpha(i + 1) * double.ExpM1(-2.0 * h), h);
         return DataPrediction
             ? (Sigma(i + 1) / Sigma(i), -Alpha(i + 1) * (Math.Exp(-h) - 1.0), h)
             : (Alpha(i + 1) / Alpha(i), -Sigma(i + 1) * (Math.Exp(h) - 1.0), h);
@@ -119,8 +146,8 @@ public sealed class DpmSolverMultistepSampler : MultistepSamplerBase
         var (linear, phi1, h) = Base(i);
         var r0 = (Lambda(i) - Lambda(i - 1)) / h;
         using var d1 = (History(0) - History(1)) / r0;
-        var c1 = options.SolverType == DpmSolverType.Midpoint
-            ? 0.5 * phi1
+        var c1 = options.SolverType == DpmSolverType.Midpoint ? 0.5 * phi1
+            : Stochastic ? Alpha(i + 1) * ((1.0 - Math.Exp(-2.0 * h)) / (-2.0 * h) + 1.0)
             : DataPrediction ? Alpha(i + 1) * ((Math.Exp(-h) - 1.0) / h + 1.0) : -Sigma(i + 1) * ((Math.Exp(h) - 1.0) / h - 1.0);
         return x * linear + History(0) * phi1 + d1 * c1;
     }
@@ -138,7 +165,13 @@ public sealed class DpmSolverMultistepSampler : MultistepSamplerBase
         var d1 = d10 + (d10 - d11) * (r0 / (r0 + r1));
         var d2 = (d10 - d11) / (r0 + r1);
         double c1, c2;
-        if (DataPrediction)
+        if (Stochastic)
+        {
+            var e = 1.0 - Math.Exp(-2.0 * h);
+            c1 = Alpha(i + 1) * (e / (-2.0 * h) + 1.0);
+            c2 = Alpha(i + 1) * ((e - 2.0 * h) / (4.0 * h * h) - 0.5);
+        }
+        else if (DataPrediction)
         {
             var e = Math.Exp(-h) - 1.0;
             c1 = Alpha(i + 1) * (e / h + 1.0);

@@ -135,11 +135,10 @@ public abstract class MultistepSamplerBase : SamplerBase, IDisposable
     }
 
     /// <inheritdoc />
-    public override bool AddsNoise(int timestep)
-    {
-        PositionOf(timestep);
-        return false;
-    }
+    public override bool AddsNoise(int timestep) => AddsNoiseAt(PositionOf(timestep));
+
+    /// <summary>Whether the step from position <paramref name="i"/> draws noise (false: the ODE solvers are deterministic).</summary>
+    protected virtual bool AddsNoiseAt(int i) => false;
 
     /// <inheritdoc />
     public sealed override StepResult Step(Tensor modelOutput, int timestep, Tensor sample, Generator? generator = null, Tensor? noise = null)
@@ -157,7 +156,8 @@ public abstract class MultistepSamplerBase : SamplerBase, IDisposable
         var output = modelOutput.to(work);
         var x0 = PredictStart(output, x, i);
         var converted = DataPrediction ? x0 : PredictNoise(output, x, i, x0);
-        var previous = Advance(converted, x, i);
+        using var stepNoise = AddsNoiseAt(i) ? StepNoise(x, generator, noise?.to(work)) : null;
+        var previous = Advance(converted, x, i, stepNoise);
         if (LowerOrderNums < Order) LowerOrderNums++;
         next = i + 1;
         if (next == TimestepArray.Length) Reset();
@@ -166,9 +166,9 @@ public abstract class MultistepSamplerBase : SamplerBase, IDisposable
 
     /// <summary>
     /// The solver's update from position <paramref name="i"/> to <paramref name="i"/> + 1, given the converted model output there
-    /// (not yet in the history: the update pushes it when it should).
+    /// (not yet in the history: the update pushes it when it should), and the step's noise when <see cref="AddsNoiseAt"/> says it draws one.
     /// </summary>
-    protected abstract Tensor Advance(Tensor converted, Tensor sample, int i);
+    protected abstract Tensor Advance(Tensor converted, Tensor sample, int i, Tensor? noise);
 
     /// <summary>Disposes the history.</summary>
     public void Dispose()

@@ -17,6 +17,9 @@ public enum SamplerKind
 
     /// <summary>UniPC (Zhao et al. 2023), <see cref="UniPcSampler"/>.</summary>
     UniPc,
+
+    /// <summary>Multistep SDE-DPM-Solver++ (Lu et al. 2022b; diffusers' <c>sde-dpmsolver++</c>): fresh noise every step.</summary>
+    SdeDpmSolverPlusPlus,
 }
 
 /// <summary>A sampler chosen by settings: kind, steps, η, spacing, and the solvers' order and variant.</summary>
@@ -74,6 +77,7 @@ public sealed record SamplerSettings
         SamplerKind.Ddpm => "DDPM",
         SamplerKind.Ddim => "DDIM",
         SamplerKind.DpmSolverPlusPlus => $"DPM-Solver++({Order ?? DefaultOrder}M{(SolverType == DpmSolverType.Heun ? ", Heun" : "")})",
+        SamplerKind.SdeDpmSolverPlusPlus => $"SDE-DPM-Solver++({Order ?? DefaultOrder}M{(SolverType == DpmSolverType.Heun ? ", Heun" : "")})",
         SamplerKind.UniPc => $"UniPC-{Variant.ToString().ToLowerInvariant()}({Order ?? DefaultOrder})",
         _ => Kind.ToString(),
     };
@@ -91,11 +95,18 @@ public sealed record SamplerSettings
     /// </summary>
     public static SamplerSettings Recommended { get; } = new() { Kind = SamplerKind.DpmSolverPlusPlus, Steps = 20, Order = 2 };
 
+    /// <summary>Whether the sampler draws fresh noise during the chain (DDPM, or DDIM with η &gt; 0), so that two chains from one x_T can part.</summary>
+    public bool IsStochastic => Kind is SamplerKind.Ddpm or SamplerKind.SdeDpmSolverPlusPlus || (Kind == SamplerKind.Ddim && Eta > 0);
+
     /// <summary>DDPM with the full chain.</summary>
     public static SamplerSettings Ddpm(int? steps = null) => new() { Kind = SamplerKind.Ddpm, Steps = steps };
 
     /// <summary>DDIM with <paramref name="steps"/> steps and η.</summary>
     public static SamplerSettings Ddim(int steps = 50, double eta = 0) => new() { Kind = SamplerKind.Ddim, Steps = steps, Eta = eta };
+
+    /// <summary>Multistep DPM-Solver++ of <paramref name="order"/> in <paramref name="steps"/> model calls, otherwise diffusers' defaults.</summary>
+    public static SamplerSettings SdeDpmSolverPlusPlus(int steps = DefaultSolverSteps, int order = DefaultOrder, DpmSolverType solverType = DpmSolverType.Midpoint) =>
+        new() { Kind = SamplerKind.SdeDpmSolverPlusPlus, Steps = steps, Order = order, SolverType = solverType };
 
     /// <summary>Multistep DPM-Solver++ of <paramref name="order"/> in <paramref name="steps"/> model calls, otherwise diffusers' defaults.</summary>
     public static SamplerSettings DpmSolverPlusPlus(int steps = DefaultSolverSteps, int order = DefaultOrder, DpmSolverType solverType = DpmSolverType.Midpoint) =>
@@ -121,8 +132,9 @@ public sealed record SamplerSettings
             Spacing = Spacing ?? TimestepSpacing.Leading,
             Denoised = Denoised,
         }),
-        SamplerKind.DpmSolverPlusPlus => new DpmSolverMultistepSampler(diffusion, new DpmSolverOptions
+        SamplerKind.DpmSolverPlusPlus or SamplerKind.SdeDpmSolverPlusPlus => new DpmSolverMultistepSampler(diffusion, new DpmSolverOptions
         {
+            Algorithm = Kind == SamplerKind.SdeDpmSolverPlusPlus ? DpmSolverAlgorithm.SdeDpmSolverPlusPlus : DpmSolverAlgorithm.DpmSolverPlusPlus,
             Steps = StepCount(diffusion.Timesteps),
             Order = Order ?? DefaultOrder,
             SolverType = SolverType,

@@ -95,7 +95,7 @@ public sealed class UniPcSampler : MultistepSamplerBase
     }
 
     /// <inheritdoc />
-    protected override Tensor Advance(Tensor converted, Tensor sample, int i)
+    protected override Tensor Advance(Tensor converted, Tensor sample, int i, Tensor? noise)
     {
         var n = TimestepArray.Length;
         var x = sample;

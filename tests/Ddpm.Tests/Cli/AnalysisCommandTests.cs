@@ -72,6 +72,9 @@ public sealed class AnalysisCommandTests : IDisposable
         Assert.Contains(lastRow, p => Cell(0, 0, p.x, p.y) != Cell(0, 2, p.x, p.y));
 
         CliRunner.AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--count", "2", "--share-from", "21", "--out", grid), "0..20");
+        // Deterministic samplers cannot part two chains from one x_T.
+        CliRunner.AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--count", "2", "--share-from", "5", "--sampler", "dpm-solver++", "--steps", "3", "--out", grid), "--share-from needs");
+        CliRunner.AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--count", "2", "--share-from", "5", "--sampler", "ddim", "--steps", "3", "--out", grid), "--eta");
         CliRunner.AssertOneLineError(CliRunner.Run("sample", "--checkpoint", run, "--share-from", "5", "--out-dir", temp.File("d")), "--share-from");
     }
 

@@ -44,6 +44,7 @@ public sealed class SampleSolverCliTests : IDisposable
         var kind = recommended.Kind switch
         {
             Ddpm.Sampling.SamplerKind.DpmSolverPlusPlus => "dpm-solver++",
+            Ddpm.Sampling.SamplerKind.SdeDpmSolverPlusPlus => "sde-dpm-solver++",
             Ddpm.Sampling.SamplerKind.UniPc => "unipc",
             Ddpm.Sampling.SamplerKind.Ddim => "ddim",
             _ => "ddpm",

@@ -111,3 +111,18 @@ public sealed class ThirdOrderUniPcBh1SamplerContractTests : SamplerContractTest
     protected override ISampler CreateSampler() =>
         new UniPcSampler(Diffusion, new UniPcOptions { Steps = 10, Order = 3, Variant = UniPcVariant.Bh1, FinalSigmas = FinalSigmas.SigmaMin });
 }
+
+public sealed class SdeDpmSolverPlusPlusSamplerContractTests : SamplerContractTests
+{
+    protected override ISampler CreateSampler() =>
+        new DpmSolverMultistepSampler(Diffusion, new DpmSolverOptions { Steps = 10, Algorithm = DpmSolverAlgorithm.SdeDpmSolverPlusPlus });
+}
+
+public sealed class ThirdOrderHeunSdeDpmSolverSamplerContractTests : SamplerContractTests
+{
+    protected override ISampler CreateSampler() =>
+        new DpmSolverMultistepSampler(Diffusion, new DpmSolverOptions
+        {
+            Steps = 10, Order = 3, SolverType = DpmSolverType.Heun, Algorithm = DpmSolverAlgorithm.SdeDpmSolverPlusPlus, FinalSigmas = FinalSigmas.SigmaMin,
+        });
+}
