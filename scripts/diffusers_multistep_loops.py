@@ -5,7 +5,8 @@ tests/schedulers/test_scheduler_dpm_multi.py and test_scheduler_unipc.py (dummy_
 for configurations whose results diffusers does not publish, and prints sum and mean of |sample|. The SDE cases pass
 step k the fixed noise step_noise(k) as variance_noise.
 
-Usage: python3 scripts/diffusers_multistep_loops.py /path/to/diffusers/src/diffusers/schedulers
+Usage: python3 scripts/diffusers_multistep_loops.py /path/to/diffusers/src/diffusers/schedulers [--float64]
+(--float64 runs the schedulers with their float32 schedule values and the dummy sample in float64.)
 (needs torch and numpy; the two scheduler files are loaded with small stand-ins for diffusers' config machinery).
 """
 import functools
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 import torch
 
 SCHEDULERS = sys.argv[1]
+FLOAT64 = "--float64" in sys.argv[2:]
+DTYPE = torch.float64 if FLOAT64 else torch.float32
 
 
 def stub_package():
@@ -63,18 +66,21 @@ def load(file, cls):
     name = "diffusers.schedulers." + file
     m = types.ModuleType(name)
     m.__package__ = "diffusers.schedulers"
-    exec(compile(open(f"{SCHEDULERS}/{file}.py").read(), file, "exec"), m.__dict__)
+    text = open(f"{SCHEDULERS}/{file}.py").read()
+    if FLOAT64:
+        text = text.replace("np.float32", "np.float64").replace("torch.float32", "torch.float64")
+    exec(compile(text, file, "exec"), m.__dict__)
     return getattr(m, cls)
 
 
 def dummy_sample_deter():
     n = 4 * 3 * 8 * 8
-    return (torch.arange(n) / n).reshape(3, 8, 8, 4).permute(3, 0, 1, 2)
+    return (torch.arange(n, dtype=DTYPE) / n).reshape(3, 8, 8, 4).permute(3, 0, 1, 2)
 
 
 def dummy_noise_deter():
     n = 4 * 3 * 8 * 8
-    return (torch.arange(n).flip(-1) / n).reshape(3, 8, 8, 4).permute(3, 0, 1, 2)
+    return (torch.arange(n, dtype=DTYPE).flip(-1) / n).reshape(3, 8, 8, 4).permute(3, 0, 1, 2)
 
 
 def model(sample, t):

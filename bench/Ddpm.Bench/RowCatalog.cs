@@ -82,13 +82,14 @@ internal static class RowCatalog
             // One DDPM-1000 run is 1000 timed steps (about 4 min); the row also reports their median.
             Run("ddpm1000", SamplerSettings.Ddpm(), Precision.Fp32, iterations: 1, ["fast"]),
             Run("ddim50", SamplerSettings.Ddim(50), Precision.Fp32, iterations: 7),
-            // Fast sampling (docs/sampling.md): the solvers at 10 and 20 model calls beside DDPM-1000, fp32 and bf16.
+            // Fast sampling (docs/sampling.md): the solvers (SDE-DPM-Solver++ the default) at 10 and 20 model calls beside DDPM-1000, fp32 and bf16.
             Run("ddpm1000", SamplerSettings.Ddpm(), Precision.Bf16, iterations: 1, ["fast"]),
         };
         foreach (var precision in new[] { Precision.Fp32, Precision.Bf16 })
         {
             foreach (var steps in new[] { 10, 20 })
             {
+                rows.Add(Run($"sdedpmpp2m{steps}", SamplerSettings.SdeDpmSolverPlusPlus(steps, order: 2), precision, iterations: 7, ["fast"]));
                 rows.Add(Run($"dpmpp2m{steps}", SamplerSettings.DpmSolverPlusPlus(steps, order: 2), precision, iterations: 7, ["fast"]));
                 rows.Add(Run($"unipc{steps}", SamplerSettings.UniPc(steps, order: 2), precision, iterations: 7, ["fast"]));
                 rows.Add(Run($"ddim{steps}", SamplerSettings.Ddim(steps), precision, iterations: 7, ["fast"]));

@@ -3,7 +3,7 @@
 # reference model under every sampler and step count, and the x̂0-handling study. Resumable: each evaluation is one
 # folder under $OUT; a folder with eval.json is done, and an interrupted one keeps its images (ddpm eval continues).
 # Pause it with kill -STOP and resume with kill -CONT (one heavy job at a time on a 2-core machine).
-#   bash bench/quality/run.sh [GROUP...]     groups: floor grid ddpm1000 clip fp32 spread grid100 (default: all, in that order)
+#   bash bench/quality/run.sh [GROUP...]     groups: floor grid ddpm1000 clip fp32 spread grid100 sde (default: all, in that order)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-runs/quality}"
@@ -23,7 +23,7 @@ run() { # run NAME ARGS...: one evaluation, skipped when done; its wall time app
 }
 sample() { local name="$1"; shift; run "$name" --checkpoint "$MODEL" --count "$N" --seed 0 --precision "$PRECISION" "$@"; }
 
-groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(floor grid ddpm1000 clip fp32 spread grid100)
+groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(floor grid ddpm1000 clip fp32 spread grid100 sde)
 for group in "${groups[@]}"; do
   case "$group" in
     floor)
@@ -47,10 +47,12 @@ for group in "${groups[@]}"; do
         for c in none clip-eps dynamic; do sample "ddim-$k-$c" --sampler ddim --steps "$k" --clip "$c"; done
       done ;;
     ddpm1000) sample ddpm-1000 --sampler ddpm --steps 1000 ;;
-    fp32) PRECISION=fp32 sample dpmpp2m-20-fp32 --sampler dpm-solver++ --order 2 --steps 20 ;;
-    spread) # the run-to-run spread of a model's FID at N: the default setting under more seeds (seed 0 is in the grid)
-      for seed in 1 2 3; do run "dpmpp2m-20-seed$seed" --checkpoint "$MODEL" --count "$N" --seed "$seed" --precision "$PRECISION" --sampler dpm-solver++ --order 2 --steps 20; done ;;
-    *) echo "unknown group $group (floor grid ddpm1000 clip fp32 spread grid100)" >&2; exit 2 ;;
+    fp32) PRECISION=fp32 sample sdedpmpp2m-20-fp32 --sampler sde-dpm-solver++ --order 2 --steps 20 ;;
+    spread) # the run-to-run spread of a model's FID at N: the default setting under more seeds (seed 0 is in the sde group)
+      for seed in 1 2 3; do run "sdedpmpp2m-20-seed$seed" --checkpoint "$MODEL" --count "$N" --seed "$seed" --precision "$PRECISION" --sampler sde-dpm-solver++ --order 2 --steps 20; done ;;
+    sde) # the reverse SDE solved by SDE-DPM-Solver++(2M): the stochastic sampler that reaches DDPM-1000 fastest
+      for k in ${SDE_STEPS:-10 20 50 100}; do sample "sdedpmpp2m-$k" --sampler sde-dpm-solver++ --order 2 --steps "$k"; done ;;
+    *) echo "unknown group $group (floor grid ddpm1000 clip fp32 spread grid100 sde)" >&2; exit 2 ;;
   esac
 done
 echo "Done: $OUT"

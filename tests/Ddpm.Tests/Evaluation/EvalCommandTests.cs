@@ -114,7 +114,7 @@ public sealed class EvalCommandTests : IDisposable
 
         var ddimOrder = CliRunner.Run("eval", "--checkpoint", run, "--count", "2", "--sampler", "ddim", "--order", "2", "--out", Path.Combine(root, "bad"));
         Assert.NotEqual(0, ddimOrder.ExitCode);
-        Assert.Contains("--order applies to dpm-solver++ and unipc", ddimOrder.Stderr);
+        Assert.Contains("--order applies to dpm-solver++", ddimOrder.Stderr);
     }
 
     [Fact]

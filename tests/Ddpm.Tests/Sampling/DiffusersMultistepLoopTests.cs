@@ -20,6 +20,8 @@ public class DiffusersMultistepLoopTests
         Steps = 10, Order = 2, SolverType = DpmSolverType.Midpoint, LowerOrderFinal = false, FinalSigmas = FinalSigmas.SigmaMin,
     };
 
+    private static readonly DpmSolverOptions SdeBase = DpmBase with { Algorithm = DpmSolverAlgorithm.SdeDpmSolverPlusPlus };
+
     private static readonly UniPcOptions UniPcBase = new() { Steps = 10, Order = 2, Variant = UniPcVariant.Bh2, FinalSigmas = FinalSigmas.SigmaMin };
 
     private static readonly DynamicThresholding TestThresholding = new(Ratio: 0.87, MaxValue: 0.5);
@@ -46,6 +48,12 @@ public class DiffusersMultistepLoopTests
         ["dpmsolver_v_prediction"] = (ModelMeanType.Velocity, DpmBase with { Algorithm = DpmSolverAlgorithm.DpmSolver }, 0),
         ["trailing"] = (ModelMeanType.Epsilon, DpmBase with { Spacing = TimestepSpacing.Trailing }, 0),
         ["leading_offset1"] = (ModelMeanType.Epsilon, DpmBase with { Spacing = TimestepSpacing.Leading, StepsOffset = 1 }, 0),
+        ["sde"] = (ModelMeanType.Epsilon, SdeBase, 0),
+        ["sde_order1"] = (ModelMeanType.Epsilon, SdeBase with { Order = 1 }, 0),
+        ["sde_heun"] = (ModelMeanType.Epsilon, SdeBase with { SolverType = DpmSolverType.Heun }, 0),
+        ["sde_order3"] = (ModelMeanType.Epsilon, SdeBase with { Order = 3 }, 0),
+        ["sde_final_zero_lower_order_final"] = (ModelMeanType.Epsilon, SdeBase with { FinalSigmas = FinalSigmas.Zero, LowerOrderFinal = true }, 0),
+        ["sde_v_prediction"] = (ModelMeanType.Velocity, SdeBase, 0),
     };
 
     private static readonly Dictionary<string, (ModelMeanType Mean, UniPcOptions Options, int Start)> UniPcCases = new()
@@ -91,6 +99,15 @@ public class DiffusersMultistepLoopTests
     [InlineData("dpmsolver_v_prediction", 119.1243, 0.1551)]
     [InlineData("trailing", 253.0909, 0.3295)]
     [InlineData("leading_offset1", 246.6663, 0.3212)]
+    // sde-dpmsolver++ with the fixed noise of step k, step_noise(k) of the script, as variance_noise.
+    [InlineData("sde", 565.0079, 0.7357)]
+    [InlineData("sde_order1", 344.1676, 0.4481)]
+    [InlineData("sde_heun", 736.2249, 0.9586)]
+    // Third order: the script with --float64. diffusers' float32 run gives 927.8239: it computes D2's coefficient
+    // (1 − e^{−2h} − 2h)/(2h)² − ½ in float32, where the numerator (about −2h²) cancels; schedule values here are float64.
+    [InlineData("sde_order3", 927.8424, 1.2081)]
+    [InlineData("sde_final_zero_lower_order_final", 385.6226, 0.5021)]
+    [InlineData("sde_v_prediction", 519.6161, 0.6766)]
     public void DpmSolver_full_loop_matches_diffusers(string name, double sum, double meanAbs)
     {
         using var scope = NewDisposeScope();
@@ -140,13 +157,19 @@ public class DiffusersMultistepLoopTests
             var ab = d.Schedule.AlphasCumprod[sampler.Timesteps[start]];
             sample = sample * Math.Sqrt(ab) + DummyNoise() * Math.Sqrt(1 - ab);
         }
+        var k = 0;
         foreach (var t in sampler.Timesteps.Skip(start))
         {
-            sample = sampler.Step(DiffusersSchedulerLoopTests.DummyModel(sample, t), t, sample).Previous;
+            using var noise = sampler.AddsNoise(t) ? StepNoise(k) : null;
+            sample = sampler.Step(DiffusersSchedulerLoopTests.DummyModel(sample, t), t, sample, noise: noise).Previous;
+            k++;
         }
         Assert.Equal(sum, sample.abs().sum().item<float>(), Tolerances.DiffusersSum);
         Assert.Equal(meanAbs, sample.abs().mean().item<float>(), Tolerances.DiffusersMean);
     }
+
+    /// <summary>The SDE cases' noise of step k: dummy_noise_deter mapped to [−1, 1), flattened, rolled by k and reshaped.</summary>
+    private static Tensor StepNoise(int k) => (DummyNoise() * 2 - 1).reshape(-1).roll(k).reshape(4, 3, 8, 8);
 
     /// <summary>dummy_noise_deter: arange(n) reversed / n, reshaped (3, 8, 8, 4) and permuted to (4, 3, 8, 8).</summary>
     private static Tensor DummyNoise()

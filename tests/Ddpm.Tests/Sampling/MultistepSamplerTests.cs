@@ -48,6 +48,41 @@ public class MultistepSamplerTests
         }
     }
 
+    [Theory]
+    [InlineData(ModelMeanType.Epsilon, FinalSigmas.Zero)]
+    [InlineData(ModelMeanType.Velocity, FinalSigmas.SigmaMin)]
+    public void First_order_sde_dpm_solver_is_ddim_with_eta_one_under_the_same_noise(ModelMeanType mean, FinalSigmas final)
+    {
+        // Lu et al. 2022b: SDE-DPM-Solver++1 is DDIM with η = 1. Its x_s coefficient (σ_t/σ_s)e^{−h} = σ_t²α_s/(σ_s²α_t) and
+        // noise scale σ_t√(1 − e^{−2h}) = (σ_t/σ_s)√(1 − α_s²/α_t²) are DDIM's √(σ_t² − σ²)/σ_s and σ at η = 1.
+        using var scope = NewDisposeScope();
+        using var d = DiffusersSchedulerLoopTests.Diffusion(mean);
+        using var dpm = new DpmSolverMultistepSampler(d, new DpmSolverOptions
+        {
+            Steps = 10, Order = 1, Algorithm = DpmSolverAlgorithm.SdeDpmSolverPlusPlus, FinalSigmas = final, Spacing = TimestepSpacing.Trailing,
+        });
+        var ddim = new DdimSampler(d, new DdimSamplerOptions
+        {
+            Steps = 10, Eta = 1, Spacing = TimestepSpacing.Trailing, ClipDenoised = false, FinalAlphaCumprodIsOne = final == FinalSigmas.Zero,
+        });
+        Assert.Equal(ddim.Timesteps, dpm.Timesteps);
+        var x = Start();
+        var noisy = 0;
+        foreach (var t in dpm.Timesteps)
+        {
+            Assert.Equal(ddim.AddsNoise(t), dpm.AddsNoise(t));
+            using var g = new Generator((ulong)t);
+            using var noise = dpm.AddsNoise(t) ? randn(x.shape, generator: g) : null;
+            noisy += noise is null ? 0 : 1;
+            var output = Model(x, t);
+            var a = dpm.Step(output, t, x, noise: noise);
+            var b = ddim.Step(output, t, x, noise: noise);
+            Assert.True(a.Previous.allclose(b.Previous, rtol: 1e-4, atol: 1e-5), $"step at t = {t}");
+            x = a.Previous;
+        }
+        Assert.Equal(final == FinalSigmas.Zero ? 9 : 10, noisy);
+    }
+
     public static TheoryData<string> Solvers => ["dpm2", "dpm3", "unipc2", "unipc3"];
 
     private static MultistepSamplerBase Create(string name, GaussianDiffusion d, FinalSigmas final = FinalSigmas.Zero) => name switch
