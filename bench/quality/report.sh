@@ -6,12 +6,12 @@ cd "$(dirname "$0")/../.."
 OUT="${1:-${OUT:-runs/quality}}"
 DOCS=docs/quality
 mkdir -p "$DOCS"
-ddpm() { dotnet src/Ddpm.Cli/bin/Release/net10.0/Ddpm.Cli.dll "$@"; }
-have() { for d in "$@"; do [ -e "$OUT/$d/eval.json" ] && printf '%s\n' "$OUT/$d"; done; }
+source bench/cli.sh
+have() { for d in "$@"; do if [ -e "$OUT/$d/eval.json" ]; then printf '%s\n' "$OUT/$d"; fi; done; }
 lines=(--line "$OUT/floor-1000"); [ -e "$OUT/ddpm-1000/eval.json" ] && lines+=(--line "$OUT/ddpm-1000")
 
 # Samplers against model calls (docs/sampling.md).
-mapfile -t runs < <(for k in 5 10 20 50 100 250; do have "ddim-$k" "dpmpp2m-$k" "dpmpp3m-$k" "unipc-$k" "ddpm-$k"; done)
+mapfile -t runs < <(for k in 5 10 20 50 100 250; do have "ddim-$k" "dpmpp2m-$k" "dpmpp3m-$k" "unipc-$k" "ddpm-$k" "sdedpmpp2m-$k"; done)
 ddpm compare "${runs[@]}" "${lines[@]}" --markdown "$DOCS/samplers-fid.md" --plot "$DOCS/samplers-fid.png" \
   --title "Reference model: FID against model calls (N = 1000, bf16)"
 for metric in precision recall; do

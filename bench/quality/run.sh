@@ -10,8 +10,7 @@ OUT="${OUT:-runs/quality}"
 N="${N:-1000}"
 MODEL="${MODEL:-models/fashion-mnist}"
 PRECISION="${PRECISION:-bf16}"
-dotnet build src/Ddpm.Cli -c Release -v q -nologo >/dev/null
-ddpm() { dotnet src/Ddpm.Cli/bin/Release/net10.0/Ddpm.Cli.dll "$@"; }
+source bench/cli.sh
 mkdir -p "$OUT"
 log="$OUT/times.tsv"
 run() { # run NAME ARGS...: one evaluation, skipped when done; its wall time appended to times.tsv
@@ -37,7 +36,10 @@ for group in "${groups[@]}"; do
         sample "unipc-$k" --sampler unipc --order 2 --steps "$k"
         sample "ddpm-$k" --sampler ddpm --steps "$k"
       done ;;
-    grid100) # the solvers have converged by 50 calls; DDIM and respaced DDPM are still moving
+    grid100) # the solvers have converged by 50 calls (100 shows it); DDIM and respaced DDPM are still moving at 250
+      sample dpmpp2m-100 --sampler dpm-solver++ --order 2 --steps 100
+      sample dpmpp3m-100 --sampler dpm-solver++ --order 3 --steps 100
+      sample unipc-100 --sampler unipc --order 2 --steps 100
       for k in 100 250; do
         sample "ddim-$k" --sampler ddim --steps "$k"
         sample "ddpm-$k" --sampler ddpm --steps "$k"
@@ -51,7 +53,7 @@ for group in "${groups[@]}"; do
     spread) # the run-to-run spread of a model's FID at N: the default setting under more seeds (seed 0 is in the sde group)
       for seed in 1 2 3; do run "sdedpmpp2m-20-seed$seed" --checkpoint "$MODEL" --count "$N" --seed "$seed" --precision "$PRECISION" --sampler sde-dpm-solver++ --order 2 --steps 20; done ;;
     sde) # the reverse SDE solved by SDE-DPM-Solver++(2M): the stochastic sampler that reaches DDPM-1000 fastest
-      for k in ${SDE_STEPS:-10 20 50 100}; do sample "sdedpmpp2m-$k" --sampler sde-dpm-solver++ --order 2 --steps "$k"; done ;;
+      for k in ${SDE_STEPS:-5 10 20 50 100}; do sample "sdedpmpp2m-$k" --sampler sde-dpm-solver++ --order 2 --steps "$k"; done ;;
     *) echo "unknown group $group (floor grid ddpm1000 clip fp32 spread grid100 sde)" >&2; exit 2 ;;
   esac
 done

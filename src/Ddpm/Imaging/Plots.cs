@@ -5,12 +5,15 @@ using SkiaSharp;
 namespace Ddpm.Imaging;
 
 /// <summary>
-/// Training and schedule charts as PNG files (ScottPlot 5), <see cref="Width"/>×<see cref="Height"/> pixels, written atomically.
+/// Training, schedule and evaluation charts as PNG files (ScottPlot 5), <see cref="Width"/>×<see cref="Height"/> pixels (charts against sampling steps <see cref="WideWidth"/> wide), written atomically.
 /// </summary>
 public static class Plots
 {
     /// <summary>Width of every chart in pixels.</summary>
     public const int Width = 800;
+
+    /// <summary>Width of a chart against sampling steps (<see cref="AgainstSteps"/>), whose legend stands beside the data.</summary>
+    public const int WideWidth = 1100;
 
     /// <summary>Height of every chart in pixels.</summary>
     public const int Height = 500;
@@ -156,8 +159,8 @@ public static class Plots
             var ticks = new ScottPlot.TickGenerators.NumericManual();
             foreach (var step in steps) ticks.AddMajor(Math.Log10(step), step.ToString("G6", CultureInfo.InvariantCulture));
             plot.Axes.Bottom.TickGenerator = ticks;
-            plot.ShowLegend(Alignment.UpperRight);
-        });
+            plot.ShowLegend(Edge.Right); // beside the data: every corner of a sampler chart holds points
+        }, WideWidth);
     }
 
     /// <summary>
@@ -224,8 +227,8 @@ public static class Plots
         plot.Axes.Left.TickGenerator = ticks;
     }
 
-    private static void Save(string path, string title, string xLabel, string yLabel, PlotSeries[] series, Action<Plot> style) =>
-        AtomicFile.WriteAllBytes(path, Render(title, xLabel, yLabel, series, style, Width));
+    private static void Save(string path, string title, string xLabel, string yLabel, PlotSeries[] series, Action<Plot> style, int width = Width) =>
+        AtomicFile.WriteAllBytes(path, Render(title, xLabel, yLabel, series, style, width));
 
     private static byte[] Render(string title, string xLabel, string yLabel, PlotSeries[] series, Action<Plot> style, int width)
     {
