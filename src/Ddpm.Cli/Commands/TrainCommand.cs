@@ -44,10 +44,22 @@ internal static class TrainCommand
         var evalCount = new Option<int>("--eval-count") { Description = "Samples per --eval-every evaluation", DefaultValueFactory = _ => 1000 }.Positive();
         var evalExtractor = new Option<string?>("--extractor") { Description = "Feature network for --eval-every (default: the committed classifier for 28×28 grey data)" };
 
+        var loss = new Option<string>("--loss") { Description = "Objective: simple (L_simple, the paper's), kl (the true bound) or hybrid (L_simple + λ·L_vb, for a learned variance)", DefaultValueFactory = _ => "simple" }
+            .OneOf([.. ObjectiveNames.LossNames]);
+        var meanType = new Option<string>("--mean-type") { Description = "What the network predicts: eps (the paper's), x0, v, or mu (the posterior mean μ̃, Table 2's baseline)", DefaultValueFactory = _ => "eps" }
+            .OneOf([.. ObjectiveNames.MeanTypeNames]);
+        var variance = new Option<string>("--variance") { Description = "σ_t²: fixed-large (β_t, the official CIFAR-10 run), fixed-small (β̃_t), learned (log σ² output), learned-range (between log β̃ and log β)", DefaultValueFactory = _ => "fixed-large" }
+            .OneOf([.. ObjectiveNames.VarianceNames]);
+        var lrSchedule = new Option<string>("--lr-schedule") { Description = "Learning rate after the warm-up: constant (the paper's) or cosine (decay to 0 at the last step)", DefaultValueFactory = _ => "constant" }
+            .OneOf("constant", "cosine");
+        var importanceSampling = new Option<bool>("--importance-sampling") { Description = "Draw timesteps ∝ √E[L_t²] (Nichol & Dhariwal 2021), for --loss kl" };
+        var hybridWeight = new Option<double>("--hybrid-weight") { Description = "λ of --loss hybrid", DefaultValueFactory = _ => TrainingLosses.DefaultHybridWeight }.Positive();
+
         var command = new Command("train", "Train a DDPM (Algorithm 1) into a run folder; Ctrl+C writes a checkpoint and stops.")
         {
             dataset, data, imageSize, channels, preset, timesteps, schedule, steps, batchSize, gradAccum, lr, warmup, emaDecay, flip,
             output, seed, resume, sampleEvery, sampleCount, checkpointEvery, timeLimit, precision, device, evalEvery, evalCount, evalExtractor,
+            loss, meanType, variance, lrSchedule, importanceSampling, hybridWeight,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -77,6 +89,12 @@ internal static class TrainCommand
                     new(emaDecay, t0.EmaDecay, parse.GetValue(emaDecay)),
                     new(flip, t0.RandomFlip ?? DatasetNames.DefaultRandomFlip(saved.Data.Dataset), parse.GetValue(flip)),
                     new(seed, t0.Seed, parse.GetValue(seed)),
+                    new(loss, ObjectiveNames.Of(t0.Loss), parse.GetValue(loss)),
+                    new(meanType, ObjectiveNames.Of(saved.Diffusion.MeanType), parse.GetValue(meanType)),
+                    new(variance, ObjectiveNames.Of(saved.Diffusion.VarianceType), parse.GetValue(variance)),
+                    new(lrSchedule, t0.LearningRateSchedule.ToString().ToLowerInvariant(), parse.GetValue(lrSchedule)),
+                    new(importanceSampling, t0.ImportanceSampling, parse.GetValue(importanceSampling)),
+                    new(hybridWeight, t0.HybridWeight, parse.GetValue(hybridWeight)),
                 };
                 foreach (var setting in fixedSettings)
                 {
@@ -120,14 +138,22 @@ internal static class TrainCommand
                     SampleCount = parse.GetValue(sampleCount) ?? defaults.SampleCount,
                     CheckpointEvery = parse.GetValue(checkpointEvery) ?? defaults.CheckpointEvery,
                     Precision = ParsePrecision(parse.GetValue(precision)!),
+                    Loss = ObjectiveNames.ParseLoss(parse.GetValue(loss)!),
+                    LearningRateSchedule = parse.GetValue(lrSchedule) == "cosine" ? LearningRateSchedule.Cosine : LearningRateSchedule.Constant,
+                    ImportanceSampling = parse.GetValue(importanceSampling),
+                    HybridWeight = parse.GetValue(hybridWeight),
                 };
+                var varianceType = ObjectiveNames.ParseVariance(parse.GetValue(variance)!);
+                var model = UNetConfig.FromPreset(presetName);
                 var config = new RunConfig
                 {
                     Preset = presetName,
-                    Model = UNetConfig.FromPreset(presetName),
+                    Model = model with { OutChannels = varianceType.OutputChannels(model.InChannels) },
                     Diffusion = new DiffusionConfig
                     {
                         Schedule = new ScheduleConfig { Kind = ScheduleCommand.ParseKind(parse.GetValue(schedule)!), Timesteps = parse.GetValue(timesteps) },
+                        MeanType = ObjectiveNames.ParseMeanType(parse.GetValue(meanType)!),
+                        VarianceType = varianceType,
                     },
                     Training = training,
                     // The full path, so that the run resumes from any working directory.
@@ -137,7 +163,7 @@ internal static class TrainCommand
                 images = Datasets.Open(kind, config.Data.Path, parse.GetValue(imageSize), train: true, parse.GetValue(channels));
                 OutputPaths.EnsureWritableDirectory(runDir);
                 // A preset fixes the architecture; the image shape comes from the data.
-                config = config with { Model = config.Model with { ImageSize = images.Height, InChannels = images.Channels, OutChannels = images.Channels } };
+                config = config with { Model = config.Model with { ImageSize = images.Height, InChannels = images.Channels, OutChannels = varianceType.OutputChannels(images.Channels) } };
                 run = TrainingRun.Start(runDir, config, images, on);
             }
             using var ownedRun = run;

@@ -74,6 +74,31 @@ public sealed record RunConfig
         Model.Validate();
         Diffusion.Validate();
         Training.Validate();
+        ValidateObjective(Diffusion.VarianceType, Training.Loss);
+        var outputs = Diffusion.VarianceType.OutputChannels(Model.InChannels);
+        if (Model.OutChannels != outputs)
+        {
+            throw new ArgumentException(
+                $"the model outputs {Model.OutChannels} channels but {Model.InChannels}-channel images with {ObjectiveNames.Of(Diffusion.VarianceType)} variance need {outputs}.");
+        }
         return this;
+    }
+
+    /// <summary>
+    /// Refuses objectives that cannot train: L_simple leaves a learned variance untrained, and the hybrid's bound term has
+    /// nothing to train under a fixed variance. Throws <see cref="ArgumentException"/> naming the valid choices.
+    /// </summary>
+    public static void ValidateObjective(ModelVarianceType variance, LossType loss)
+    {
+        if (loss == LossType.Simple && variance.IsLearned())
+        {
+            throw new ArgumentException(
+                $"loss simple cannot train a {ObjectiveNames.Of(variance)} variance: use loss hybrid or kl with it, or variance fixed-small or fixed-large with loss simple.");
+        }
+        if (loss == LossType.Hybrid && !variance.IsLearned())
+        {
+            throw new ArgumentException(
+                $"loss hybrid trains a learned variance, and {ObjectiveNames.Of(variance)} is fixed: use variance learned or learned-range with it, or loss simple or kl.");
+        }
     }
 }

@@ -30,6 +30,12 @@ public sealed record TrainingState
     /// <summary>Training wall time so far, in seconds (excluding sampling and checkpoint writing).</summary>
     public double TrainSeconds { get; init; }
 
+    /// <summary>The importance sampler's loss history (T × 10, row-major), when the run samples timesteps by importance.</summary>
+    public double[]? LossHistory { get; init; }
+
+    /// <summary>How many of each timestep's history slots are filled.</summary>
+    public int[]? LossHistoryCounts { get; init; }
+
     /// <summary>Mean loss over the last logging window, for <c>ddpm info</c>.</summary>
     public double? RecentLoss { get; init; }
 }

@@ -97,14 +97,65 @@ public sealed class GaussianDiffusion : IDisposable
         return Extract(s.SqrtAlphasCumprod, t, x0) * noise - Extract(s.SqrtOneMinusAlphasCumprod, t, x0) * x0;
     }
 
-    /// <summary>x̂_0 from the model's output, whatever it predicts.</summary>
-    public Tensor PredictStart(Tensor modelOutput, Tensor xt, Tensor t) => MeanType switch
+    /// <summary>Whether the network outputs the variance too (twice the image's channels; see <see cref="ModelVarianceType.Learned"/>).</summary>
+    public bool LearnsVariance => VarianceType.IsLearned();
+
+    /// <summary>
+    /// The channels of a model output that predict the mean (ε, x_0, v or μ̃): all of them, or the first half when the
+    /// variance is learned. Throws <see cref="ArgumentException"/> when the output does not fit x_t.
+    /// </summary>
+    public Tensor MeanOutput(Tensor modelOutput, Tensor xt)
     {
-        ModelMeanType.Epsilon => PredictStartFromNoise(xt, t, modelOutput),
-        ModelMeanType.StartX => modelOutput.alias(),
-        ModelMeanType.Velocity => PredictStartFromVelocity(xt, t, modelOutput),
-        _ => throw new InvalidOperationException($"Unknown mean type {MeanType}."),
-    };
+        CheckOutput(modelOutput, xt);
+        return LearnsVariance ? modelOutput.narrow(1, 0, xt.shape[1]) : modelOutput.alias();
+    }
+
+    /// <summary>The channels of a model output that give the variance (the second half); only for a learned variance.</summary>
+    public Tensor VarianceOutput(Tensor modelOutput, Tensor xt)
+    {
+        if (!LearnsVariance) throw new InvalidOperationException($"A model with {VarianceType} variance does not output a variance.");
+        CheckOutput(modelOutput, xt);
+        return modelOutput.narrow(1, xt.shape[1], xt.shape[1]);
+    }
+
+    private void CheckOutput(Tensor modelOutput, Tensor xt)
+    {
+        ArgumentNullException.ThrowIfNull(modelOutput);
+        if (!LearnsVariance)
+        {
+            TensorChecks.SameShape(xt, modelOutput, nameof(modelOutput));
+            return;
+        }
+        var expected = xt.shape.ToArray();
+        if (expected.Length > 1) expected[1] *= 2;
+        if (!modelOutput.shape.SequenceEqual(expected))
+        {
+            throw new ArgumentException(
+                $"The model output has shape [{string.Join(", ", modelOutput.shape)}]; a model with a learned variance must output [{string.Join(", ", expected)}] (twice the image's channels).",
+                nameof(modelOutput));
+        }
+    }
+
+    /// <summary>x̂_0 = (μ − coef2·x_t)/coef1 from a predicted posterior mean μ = μ̃_t(x_t, x̂_0) (Eq. 7 solved for x_0).</summary>
+    public Tensor PredictStartFromPrevious(Tensor xt, Tensor t, Tensor previousMean)
+    {
+        var s = Schedule.Tensors;
+        return (previousMean - Extract(s.PosteriorMeanCoef2, t, xt) * xt) / Extract(s.PosteriorMeanCoef1, t, xt);
+    }
+
+    /// <summary>x̂_0 from the model's output, whatever it predicts (the mean channels of a model with a learned variance).</summary>
+    public Tensor PredictStart(Tensor modelOutput, Tensor xt, Tensor t)
+    {
+        using var output = MeanOutput(modelOutput, xt);
+        return MeanType switch
+        {
+            ModelMeanType.Epsilon => PredictStartFromNoise(xt, t, output),
+            ModelMeanType.StartX => output.alias(),
+            ModelMeanType.Velocity => PredictStartFromVelocity(xt, t, output),
+            ModelMeanType.PreviousX => PredictStartFromPrevious(xt, t, output),
+            _ => throw new InvalidOperationException($"Unknown mean type {MeanType}."),
+        };
+    }
 
     /// <summary>
     /// p_θ(x_{t−1} | x_t) = N(μ_θ, σ_t² I): x̂_0 from the model output (clipped to [−1, 1] when <paramref name="clipDenoised"/>),
@@ -115,32 +166,107 @@ public sealed class GaussianDiffusion : IDisposable
 
     /// <summary>
     /// p_θ(x_{t−1} | x_t) as <see cref="PMeanVariance(Tensor, Tensor, Tensor, bool)"/>, with x̂_0 processed by <paramref name="handling"/>
-    /// before it enters the posterior mean.
+    /// before it enters the posterior mean. A μ̃-predicting model's mean is its output itself (x̂_0 is processed for the
+    /// report only), as the official code's <c>xprev</c>; a learned variance comes from the output's second half.
     /// </summary>
     public ReverseStepParameters PMeanVariance(Tensor modelOutput, Tensor xt, Tensor t, DenoisedHandling handling)
     {
-        TensorChecks.SameShape(xt, modelOutput, nameof(modelOutput));
         using var predicted = PredictStart(modelOutput, xt, t);
         var x0 = handling.Apply(predicted);
         var posterior = QPosteriorMeanVariance(x0, xt, t);
+        var mean = MeanType == ModelMeanType.PreviousX ? MeanOutput(modelOutput, xt) : posterior.Mean;
         var s = Schedule.Tensors;
-        var (variance, logVariance) = VarianceType switch
+        Tensor variance, logVariance;
+        switch (VarianceType)
         {
-            ModelVarianceType.FixedSmall => (posterior.Variance, posterior.LogVariance),
-            ModelVarianceType.FixedLarge => (Extract(s.LargeVariance, t, xt), Extract(s.LargeLogVariance, t, xt)),
-            _ => throw new InvalidOperationException($"Unknown variance type {VarianceType}."),
-        };
-        return new ReverseStepParameters(posterior.Mean, variance, logVariance, x0);
+            case ModelVarianceType.FixedSmall:
+                (variance, logVariance) = (posterior.Variance, posterior.LogVariance);
+                break;
+            case ModelVarianceType.FixedLarge:
+                (variance, logVariance) = (Extract(s.LargeVariance, t, xt), Extract(s.LargeLogVariance, t, xt));
+                break;
+            case ModelVarianceType.Learned:
+                using (var v = VarianceOutput(modelOutput, xt)) logVariance = v.alias();
+                variance = logVariance.exp();
+                break;
+            case ModelVarianceType.LearnedRange:
+                using (var v = VarianceOutput(modelOutput, xt))
+                {
+                    var fraction = (v + 1.0) * 0.5;
+                    logVariance = fraction * Extract(s.LogBetas, t, xt) + (1.0 - fraction) * Extract(s.PosteriorLogVarianceClipped, t, xt);
+                }
+                variance = logVariance.exp();
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown variance type {VarianceType}.");
+        }
+        return new ReverseStepParameters(mean, variance, logVariance, x0);
     }
 
-    /// <summary>The regression target for the model at (x_0, t, ε): ε, x_0 or v according to <see cref="MeanType"/>.</summary>
-    public Tensor TrainingTarget(Tensor x0, Tensor t, Tensor noise) => MeanType switch
+    /// <summary>
+    /// The regression target for the model at (x_0, t, ε): ε, x_0, v, or the posterior mean μ̃_t(x_t, x_0) with
+    /// x_t = q_sample(x_0, t, ε), according to <see cref="MeanType"/>.
+    /// </summary>
+    public Tensor TrainingTarget(Tensor x0, Tensor t, Tensor noise)
     {
-        ModelMeanType.Epsilon => noise.alias(),
-        ModelMeanType.StartX => x0.alias(),
-        ModelMeanType.Velocity => Velocity(x0, t, noise),
-        _ => throw new InvalidOperationException($"Unknown mean type {MeanType}."),
-    };
+        switch (MeanType)
+        {
+            case ModelMeanType.Epsilon: return noise.alias();
+            case ModelMeanType.StartX: return x0.alias();
+            case ModelMeanType.Velocity: return Velocity(x0, t, noise);
+            case ModelMeanType.PreviousX:
+                using (var scope = NewDisposeScope())
+                {
+                    var xt = QSample(x0, t, noise);
+                    return QPosteriorMeanVariance(x0, xt, t).Mean.MoveToOuterDisposeScope();
+                }
+            default: throw new InvalidOperationException($"Unknown mean type {MeanType}.");
+        }
+    }
+
+    /// <summary>
+    /// The training objective per example at (x_0, t, ε), with x_t = q_sample(x_0, t, ε) (Ho et al. 2020, §3.4 and Table 2;
+    /// Nichol &amp; Dhariwal 2021 for the hybrid):
+    /// <list type="bullet">
+    /// <item><see cref="LossType.Simple"/>: the mean over pixels of ‖target − output‖² (Eq. 14 for ε; the unweighted ‖μ̃ − μ̃_θ‖² for μ̃).</item>
+    /// <item><see cref="LossType.Kl"/>: the bound's term L_{t−1} at t (L_0, the decoder's NLL, at index 0) in bits/dim, with
+    /// x̂_0 unclipped and every part differentiable, as the official <c>kl</c> loss: its mean over t is L/T.</item>
+    /// <item><see cref="LossType.Hybrid"/>: L_simple + λ·T·L_{t−1}, where the term sees the mean through a stopped gradient
+    /// so that it trains only the variance (Nichol &amp; Dhariwal's L_hybrid = L_simple + λ L_vb; with λ = 0.001 and T = 1000
+    /// this is improved-diffusion's <c>mse + vb</c>).</item>
+    /// </list>
+    /// Returns [B] tensors: the loss, and its parts that apply.
+    /// </summary>
+    public TrainingLosses Losses(Func<Tensor, Tensor, Tensor> model, Tensor x0, Tensor t, Tensor noise, LossType loss, double hybridWeight = TrainingLosses.DefaultHybridWeight)
+    {
+        using var scope = NewDisposeScope();
+        var xt = QSample(x0, t, noise);
+        var output = model(xt, t).to(ScalarType.Float32);
+        Tensor? mse = null, vb = null;
+        if (loss is LossType.Simple or LossType.Hybrid)
+        {
+            var target = TrainingTarget(x0, t, noise);
+            mse = (MeanOutput(output, xt) - target).square().flatten(1).mean([1]);
+        }
+        if (loss is LossType.Kl or LossType.Hybrid)
+        {
+            var bound = new VariationalBound(this);
+            var vbOutput = loss == LossType.Kl ? output : cat([MeanOutput(output, xt).detach(), VarianceOutput(output, xt)], 1);
+            var p = PMeanVariance(vbOutput, xt, t, DenoisedHandling.None);
+            vb = bound.TermBits(x0, xt, t, p.Mean, p.LogVariance).to(ScalarType.Float32);
+        }
+        var total = loss switch
+        {
+            LossType.Simple => mse!,
+            LossType.Kl => vb!,
+            LossType.Hybrid => mse! + vb! * (hybridWeight * Timesteps),
+            _ => throw new InvalidOperationException($"Unknown loss type {loss}."),
+        };
+        // The total may be one of its parts: move each tensor once (a second move would take it out of the caller's scope).
+        foreach (var kept in new[] { total, mse, vb }.OfType<Tensor>().Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>())
+            kept.MoveToOuterDisposeScope();
+        return new TrainingLosses(total, mse, vb);
+    }
 
     /// <summary>
     /// L_simple of Eq. (14) per example: the mean over pixels of ‖target − model(x_t, t)‖², with x_t = q_sample(x_0, t, ε).
@@ -150,9 +276,8 @@ public sealed class GaussianDiffusion : IDisposable
     {
         using var scope = NewDisposeScope();
         var xt = QSample(x0, t, noise);
-        var output = model(xt, t);
+        var output = MeanOutput(model(xt, t), xt);
         xt.Dispose();
-        TensorChecks.SameShape(x0, output, "model output");
         var target = TrainingTarget(x0, t, noise);
         var diff = output.to(ScalarType.Float32) - target;
         var loss = diff.square().flatten(1).mean([1]);

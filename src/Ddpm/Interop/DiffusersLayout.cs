@@ -165,7 +165,9 @@ public static partial class DiffusersLayout
         {
             "fixed_small" => ModelVarianceType.FixedSmall,
             "fixed_large" => ModelVarianceType.FixedLarge,
-            var other => throw reader.Unsupported("variance_type", other, "Ddpm has fixed_small and fixed_large"),
+            "learned" => ModelVarianceType.Learned,
+            "learned_range" => ModelVarianceType.LearnedRange,
+            var other => throw reader.Unsupported("variance_type", other, "Ddpm has fixed_small, fixed_large, learned and learned_range"),
         };
         var mean = reader.String("prediction_type", "epsilon") switch
         {
@@ -244,13 +246,20 @@ public static partial class DiffusersLayout
                 var other => throw new NotSupportedException($"diffusers' DDPMScheduler has no {other} schedule that matches Ddpm's."),
             },
             ["trained_betas"] = null,
-            ["variance_type"] = diffusion.VarianceType == ModelVarianceType.FixedLarge ? "fixed_large" : "fixed_small",
+            ["variance_type"] = diffusion.VarianceType switch
+            {
+                ModelVarianceType.FixedLarge => "fixed_large",
+                ModelVarianceType.Learned => "learned",
+                ModelVarianceType.LearnedRange => "learned_range",
+                _ => "fixed_small",
+            },
             ["clip_sample"] = clipSample,
             ["prediction_type"] = diffusion.MeanType switch
             {
                 ModelMeanType.Epsilon => "epsilon",
                 ModelMeanType.StartX => "sample",
-                _ => "v_prediction",
+                ModelMeanType.Velocity => "v_prediction",
+                var other => throw new NotSupportedException($"diffusers' schedulers have no prediction type for a model that predicts {ObjectiveNames.Of(other)}."),
             },
         };
     }

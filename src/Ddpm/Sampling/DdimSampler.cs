@@ -60,12 +60,12 @@ public sealed class DdimSampler : SamplerBase
     /// <inheritdoc />
     public override StepResult Step(Tensor modelOutput, int timestep, Tensor sample, Generator? generator = null, Tensor? noise = null)
     {
-        CheckShapes(modelOutput, sample);
         using var scope = NewDisposeScope();
-        var output = modelOutput.to(sample.dtype);
+        // A learned variance's channels are not used: DDIM fixes its own σ (as diffusers).
+        var output = diffusion.MeanOutput(modelOutput, sample).to(sample.dtype);
         var (_, abPrev) = AlphaBars(timestep);
         using var t = GaussianDiffusion.TimestepTensor(timestep, sample.shape[0]);
-        var predicted = diffusion.PredictStart(output, sample, t);
+        var predicted = diffusion.PredictStart(modelOutput.to(sample.dtype), sample, t);
         var x0 = options.Denoised.Apply(predicted);
         var eps = options.Denoised.RecomputesNoise() ? diffusion.PredictNoiseFromStart(sample, t, x0)
             : diffusion.MeanType == ModelMeanType.Epsilon ? output

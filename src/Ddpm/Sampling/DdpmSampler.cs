@@ -34,16 +34,26 @@ public sealed record DdpmSamplerOptions
 /// </summary>
 public sealed class DdpmSampler : SamplerBase, IDisposable
 {
+    private readonly GaussianDiffusion original;
     private readonly GaussianDiffusion respaced;
     private readonly DenoisedHandling denoised;
+    private readonly bool startFromOriginal;
 
     /// <summary>A sampler for models trained on <paramref name="diffusion"/>.</summary>
+    /// <exception cref="ArgumentException">A learned variance asked of a model that does not output one.</exception>
     public DdpmSampler(GaussianDiffusion diffusion, DdpmSamplerOptions? options = null)
         : base(ChooseTimesteps(diffusion, options ?? new DdpmSamplerOptions()))
     {
         options ??= new DdpmSamplerOptions();
         denoised = options.Denoised;
-        respaced = new GaussianDiffusion(diffusion.Schedule.Respace(TimestepArray), diffusion.MeanType, options.VarianceType ?? diffusion.VarianceType);
+        original = diffusion;
+        var variance = options.VarianceType ?? diffusion.VarianceType;
+        if (variance.IsLearned() && variance != diffusion.VarianceType)
+            throw new ArgumentException($"The model's variance is {ObjectiveNames.Of(diffusion.VarianceType)}; it cannot sample with a {ObjectiveNames.Of(variance)} variance.");
+        // A μ̃-predicting model predicts the mean of x_{t−1} on the training chain: on a respaced chain its x̂_0 is taken
+        // from the training chain and the respaced posterior is formed from it (improved-diffusion would misread it).
+        startFromOriginal = diffusion.MeanType == ModelMeanType.PreviousX && TimestepArray.Length != diffusion.Timesteps;
+        respaced = new GaussianDiffusion(diffusion.Schedule.Respace(TimestepArray), startFromOriginal ? ModelMeanType.StartX : diffusion.MeanType, variance);
     }
 
     /// <inheritdoc />
@@ -52,12 +62,22 @@ public sealed class DdpmSampler : SamplerBase, IDisposable
     /// <inheritdoc />
     public override StepResult Step(Tensor modelOutput, int timestep, Tensor sample, Generator? generator = null, Tensor? noise = null)
     {
-        CheckShapes(modelOutput, sample);
         using var scope = NewDisposeScope();
+        var output = modelOutput.to(sample.dtype);
+        using (original.MeanOutput(output, sample)) { } // checks the output's shape
+        if (startFromOriginal)
+        {
+            var x0 = original.PredictStart(output, sample, GaussianDiffusion.TimestepTensor(timestep, sample.shape[0]));
+            output = original.LearnsVariance ? cat([x0, original.VarianceOutput(output, sample)], 1) : x0;
+        }
+        else if (original.LearnsVariance && !respaced.LearnsVariance)
+        {
+            output = original.MeanOutput(output, sample); // a fixed variance asked of a model that learned one
+        }
         // Index on the respaced chain: the last step visited is index 0.
         var index = TimestepArray.Length - 1 - PositionOf(timestep);
         using var t = GaussianDiffusion.TimestepTensor(index, sample.shape[0]);
-        var p = respaced.PMeanVariance(modelOutput.to(sample.dtype), sample, t, denoised);
+        var p = respaced.PMeanVariance(output, sample, t, denoised);
         var previous = p.Mean;
         if (AddsNoise(timestep))
         {

@@ -64,6 +64,7 @@ public abstract class MultistepSamplerBase : SamplerBase, IDisposable
     private readonly double[] lambdas;
     private readonly Tensor?[] history;
     private readonly ModelMeanType meanType;
+    private readonly GaussianDiffusion diffusion;
     private readonly DynamicThresholding? thresholding;
     private int next;
     private bool started;
@@ -75,7 +76,9 @@ public abstract class MultistepSamplerBase : SamplerBase, IDisposable
         if (order is < 1 or > 3) throw new ArgumentOutOfRangeException(nameof(order), order, "The solver order must be 1, 2 or 3.");
         Order = order;
         DataPrediction = dataPrediction;
-        meanType = diffusion.MeanType;
+        this.diffusion = diffusion;
+        // A μ̃-predicting model's output is turned into x̂_0 on the training chain first (Step), then solved as x_0-prediction.
+        meanType = diffusion.MeanType == ModelMeanType.PreviousX ? ModelMeanType.StartX : diffusion.MeanType;
         this.thresholding = thresholding?.Validate();
         var ab = diffusion.Schedule.AlphasCumprod;
         var n = timesteps.Length;
@@ -143,7 +146,7 @@ public abstract class MultistepSamplerBase : SamplerBase, IDisposable
     /// <inheritdoc />
     public sealed override StepResult Step(Tensor modelOutput, int timestep, Tensor sample, Generator? generator = null, Tensor? noise = null)
     {
-        CheckShapes(modelOutput, sample);
+        using (diffusion.MeanOutput(modelOutput, sample)) { } // checks the output's shape (a learned variance's channels are not used)
         var i = PositionOf(timestep);
         if (i == 0) Reset();
         else if (started && i != next)
@@ -153,7 +156,9 @@ public abstract class MultistepSamplerBase : SamplerBase, IDisposable
         using var scope = NewDisposeScope();
         var work = sample.dtype is ScalarType.Float16 or ScalarType.BFloat16 ? ScalarType.Float32 : sample.dtype;
         var x = sample.to(work);
-        var output = modelOutput.to(work);
+        var output = diffusion.MeanType == ModelMeanType.PreviousX
+            ? diffusion.PredictStart(modelOutput.to(work), x, GaussianDiffusion.TimestepTensor(timestep, x.shape[0]))
+            : diffusion.MeanOutput(modelOutput.to(work), x);
         var x0 = PredictStart(output, x, i);
         var converted = DataPrediction ? x0 : PredictNoise(output, x, i, x0);
         using var stepNoise = AddsNoiseAt(i) ? StepNoise(x, generator, noise?.to(work)) : null;

@@ -52,7 +52,4 @@ public abstract class SamplerBase : ISampler
             throw new ArgumentException("This step adds noise: pass a generator or the noise itself.", nameof(generator));
         return randn(sample.shape, dtype: sample.dtype, generator: generator);
     }
-
-    /// <summary>Checks the model output matches the sample.</summary>
-    protected static void CheckShapes(Tensor modelOutput, Tensor sample) => TensorChecks.SameShape(sample, modelOutput, nameof(modelOutput));
 }

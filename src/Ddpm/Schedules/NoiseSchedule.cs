@@ -162,7 +162,11 @@ public sealed class ScheduleTensors : IDisposable
         for (var i = 0; i < n; i++) large[i] = i == 0 && n > 1 ? s.PosteriorVariance[1] : s.Betas[i];
         LargeVariance = Make(large);
         LargeLogVariance = Make(large.Select(v => Math.Log(v)).ToArray());
+        LogBetas = Make(s.Betas.Select(b => Math.Log(b)).ToArray());
     }
+
+    /// <summary>log β_t, the upper end of a learned-range variance (Nichol &amp; Dhariwal 2021, Eq. 15).</summary>
+    public Tensor LogBetas { get; }
 
     /// <summary>β_t, the variances of the forward process q(x_t | x_{t−1}) (eq. 2).</summary>
     public Tensor Betas { get; }
@@ -202,7 +206,7 @@ public sealed class ScheduleTensors : IDisposable
     {
         foreach (var t in new[] { Betas, AlphasCumprod, SqrtAlphasCumprod, SqrtOneMinusAlphasCumprod, SqrtRecipAlphasCumprod,
                      SqrtRecipM1AlphasCumprod, PosteriorVariance, PosteriorLogVarianceClipped, PosteriorMeanCoef1, PosteriorMeanCoef2,
-                     LargeVariance, LargeLogVariance })
+                     LargeVariance, LargeLogVariance, LogBetas })
         {
             t.Dispose();
         }

@@ -14,7 +14,9 @@ namespace Ddpm.Training;
 
 /// <summary>
 /// Algorithm 1 of Ho et al. 2020 with the paper's recipe: x_0 from the data, t ~ U{0..T−1}, ε ~ N(0, I),
-/// a gradient step on L_simple with Adam, linear warm-up, gradient clipping, and an EMA of the weights.
+/// a gradient step on L_simple with Adam, linear warm-up, gradient clipping, and an EMA of the weights; or on any
+/// objective of Table 2 (<see cref="TrainingConfig.Loss"/>, the diffusion's mean and variance types), with timesteps
+/// drawn by importance when <see cref="TrainingConfig.ImportanceSampling"/> is set.
 /// All randomness comes from the configured seed: weights, data order and flips, timesteps and noise (the trainer's
 /// generator), and dropout (the network's <see cref="DropoutStream"/>). Both streams are saved with checkpoints.
 /// </summary>
@@ -27,6 +29,7 @@ public sealed class Trainer : IDisposable
     private readonly UNet? computeModel;
     private readonly List<(Parameter Compute, Parameter Master)> computePairs = [];
     private BatchLoader loader;
+    private readonly LossSecondMomentSampler? importance;
 
     // Clipping, Adam and the EMA in one pass over memory (FusedAdam) wherever it applies: float32 master weights.
     private readonly bool fusedUpdate;
@@ -79,6 +82,7 @@ public sealed class Trainer : IDisposable
             foreach (var (name, p) in computeModel.named_parameters()) computePairs.Add((p, masters[name]));
         }
         generator = new Generator((ulong)SampleSeeds.For(training.Seed, StreamTimestepsAndNoise));
+        if (training.ImportanceSampling) importance = new LossSecondMomentSampler(Diffusion.Timesteps);
         DropoutSource.Reset(SampleSeeds.For(training.Seed, StreamDropout));
         loader = new BatchLoader(dataset, training.BatchSize, training.Seed, RandomFlip);
         _ = Diffusion.Schedule.Tensors;
@@ -137,9 +141,17 @@ public sealed class Trainer : IDisposable
             {
                 using var batch = loader.Next();
                 var x0 = OnDevice(batch.Images);
-                var t = OnDevice(Diffusion.SampleTimesteps((int)x0.shape[0], generator));
+                var batchSize = (int)x0.shape[0];
+                var (drawn, weights) = importance is null ? (Diffusion.SampleTimesteps(batchSize, generator), null) : importance.Sample(batchSize, generator);
+                var t = OnDevice(drawn);
                 var noise = OnDevice(randn(x0.shape, generator: generator));
-                var microLoss = Diffusion.LossSimple(Forward, x0, t, noise).mean();
+                var losses = Diffusion.Losses(Forward, x0, t, noise, training.Loss, training.HybridWeight);
+                var microLoss = (weights is null ? losses.Loss : losses.Loss * OnDevice(weights)).mean();
+                if (importance is not null)
+                {
+                    using var perExample = losses.Loss.detach().to(ScalarType.Float64).cpu();
+                    importance.Update(drawn.data<long>().ToArray(), perExample.data<double>().ToArray());
+                }
                 if (training.GradientAccumulation > 1) microLoss = microLoss / training.GradientAccumulation;
                 microLoss.backward();
                 loss += microLoss.item<float>();
@@ -224,6 +236,8 @@ public sealed class Trainer : IDisposable
             ImagesSeen = ImagesSeen,
             TrainSeconds = TrainSeconds,
             RecentLoss = recentLoss,
+            LossHistory = importance?.State.History,
+            LossHistoryCounts = importance?.State.Counts,
         };
         ConfigJson.Save(state, Path.Combine(directory, CheckpointFiles.State));
         ConfigJson.Save(Config, Path.Combine(directory, CheckpointFiles.Config));
@@ -247,6 +261,8 @@ public sealed class Trainer : IDisposable
         DropoutSource.Reset(state.DropoutSeed != 0 ? state.DropoutSeed : SampleSeeds.For(Config.Training.Seed, StreamDropout), state.DropoutPosition);
         loader.Dispose();
         loader = new BatchLoader(Dataset, Config.Training.BatchSize, Config.Training.Seed, RandomFlip, new BatchLoaderState(state.LoaderEpoch, state.LoaderOffset));
+        if (importance is not null && state.LossHistory is not null && state.LossHistoryCounts is not null)
+            importance.Restore(state.LossHistory, state.LossHistoryCounts);
         Step = state.Step;
         ImagesSeen = state.ImagesSeen;
         TrainSeconds = state.TrainSeconds;

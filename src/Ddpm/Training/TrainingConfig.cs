@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Ddpm.Diffusion;
 
 namespace Ddpm.Training;
 
@@ -10,6 +11,16 @@ public enum Precision
 
     /// <summary>bfloat16 compute with float32 master weights, EMA and optimizer state.</summary>
     Bf16,
+}
+
+/// <summary>How the learning rate moves after the warm-up.</summary>
+public enum LearningRateSchedule
+{
+    /// <summary>Constant at the configured rate, as the official code.</summary>
+    Constant,
+
+    /// <summary>Cosine decay from the configured rate to 0 at the last step (Loshchilov &amp; Hutter 2017, without restarts).</summary>
+    Cosine,
 }
 
 /// <summary>
@@ -32,6 +43,23 @@ public sealed record TrainingConfig
 
     /// <summary>Steps of linear learning-rate warm-up from 0. Paper (official code): 5000.</summary>
     public long WarmupSteps { get; init; } = 5000;
+
+    /// <summary>The learning rate after the warm-up: constant (the paper) or cosine decay to 0 at <see cref="Steps"/>.</summary>
+    public LearningRateSchedule LearningRateSchedule { get; init; } = LearningRateSchedule.Constant;
+
+    /// <summary>The objective (Table 2): L_simple (the paper's), the true bound, or the hybrid of both.</summary>
+    public LossType Loss { get; init; } = LossType.Simple;
+
+    /// <summary>λ of the hybrid objective L_simple + λ·L_vb. Nichol &amp; Dhariwal: 0.001.</summary>
+    public double HybridWeight { get; init; } = TrainingLosses.DefaultHybridWeight;
+
+    /// <summary>
+    /// Draw timesteps with probability ∝ √E[L_t²] over each timestep's last 10 losses instead of uniformly, and weight each
+    /// loss by 1/(T·p_t) so the objective's expectation is unchanged (Nichol &amp; Dhariwal 2021, Eq. 17; improved-diffusion's
+    /// <c>LossSecondMomentResampler</c>): uniform until every timestep has 10 losses, then mixed with 0.1 % of uniform.
+    /// Meant for <see cref="LossType.Kl"/>, whose terms differ by orders of magnitude across t.
+    /// </summary>
+    public bool ImportanceSampling { get; init; }
 
     /// <summary>Global gradient-norm clip. Official code: 1.0.</summary>
     public double GradientClip { get; init; } = 1.0;
@@ -111,10 +139,22 @@ public sealed record TrainingConfig
         if (SampleEvery < 0 || CheckpointEvery < 0) throw new ArgumentException("sample-every and checkpoint-every must not be negative.");
         if (KeepCheckpoints < 1) throw new ArgumentException($"keep-checkpoints must be at least 1 (got {KeepCheckpoints}).");
         if (SampleCount < 1 || SampleSteps < 1) throw new ArgumentException("sample count and sample steps must be positive.");
+        if (!Enum.IsDefined(Loss)) throw new ArgumentException($"Unknown loss {Loss}.");
+        if (!Enum.IsDefined(LearningRateSchedule)) throw new ArgumentException($"Unknown learning-rate schedule {LearningRateSchedule}.");
+        if (!(HybridWeight > 0) || double.IsInfinity(HybridWeight)) throw new ArgumentException($"the hybrid weight must be positive (got {HybridWeight}).");
         return this;
     }
 
-    /// <summary>Learning rate at optimizer step <paramref name="step"/> (0-based): linear warm-up to <see cref="LearningRate"/>, then constant, as the official code.</summary>
-    public double LearningRateAt(long step) =>
-        WarmupSteps == 0 ? LearningRate : LearningRate * Math.Min(1.0, (double)(step + 1) / WarmupSteps);
+    /// <summary>
+    /// Learning rate at optimizer step <paramref name="step"/> (0-based): linear warm-up to <see cref="LearningRate"/>, then
+    /// constant, as the official code, or (<see cref="LearningRateSchedule.Cosine"/>) lr·½(1 + cos(π·p)) with p the fraction
+    /// of the steps after the warm-up done, reaching 0 at step <see cref="Steps"/>.
+    /// </summary>
+    public double LearningRateAt(long step)
+    {
+        if (step < WarmupSteps) return LearningRate * (step + 1) / WarmupSteps;
+        if (LearningRateSchedule == LearningRateSchedule.Constant || Steps <= WarmupSteps) return LearningRate;
+        var progress = Math.Clamp((double)(step + 1 - WarmupSteps) / (Steps - WarmupSteps), 0.0, 1.0);
+        return LearningRate * 0.5 * (1.0 + Math.Cos(Math.PI * progress));
+    }
 }
