@@ -1,4 +1,5 @@
 using Ddpm.Checkpoints;
+using Ddpm.Conditioning;
 using Ddpm.Diffusion;
 using Ddpm.Interop;
 using Ddpm.Models;
@@ -102,13 +103,47 @@ public sealed class DiffusionModel : IDisposable
         return new DiffusionModel(config, network, directory, usesEma, state, precision);
     }
 
-    /// <summary>The network's prediction for x_t at 0-based timesteps t (both on <see cref="Device"/>).</summary>
-    public Tensor Predict(Tensor x, Tensor t)
+    /// <summary>The network's prediction for x_t at 0-based timesteps t (both on <see cref="Device"/>); a class-conditional model sees the null class.</summary>
+    public Tensor Predict(Tensor x, Tensor t) => Predict(x, t, ModelConditioning.None);
+
+    /// <summary>The network's prediction for x_t at 0-based timesteps t given <paramref name="conditioning"/> (labels, a conditioning image).</summary>
+    public Tensor Predict(Tensor x, Tensor t, ModelConditioning conditioning)
     {
-        if (Precision == Precision.Fp32) return Network.call(x, t);
+        if (Precision == Precision.Fp32) return Network.ForwardConditioned(x, t, conditioning.Labels, conditioning.Image);
         using var scope = NewDisposeScope();
         using var input = x.to(ScalarType.BFloat16);
-        return Network.call(input, t).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        var image = conditioning.Image?.to(ScalarType.BFloat16);
+        return Network.ForwardConditioned(input, t, conditioning.Labels, image).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Whether the model is class-conditional (<see cref="UNetConfig.NumClasses"/> &gt; 0).</summary>
+    public bool IsClassConditional => Config.Model.NumClasses > 0;
+
+    /// <summary>The class names of a class-conditional model, index = label (empty otherwise).</summary>
+    public IReadOnlyList<string> ClassNames => Config.Conditioning.ClassNames;
+
+    /// <summary>
+    /// Runs <paramref name="request"/> (its shape must be the model's) with the given sampler (the recommended one by
+    /// default): labels and guidance, a conditioning image, start images (SDEdit) or inpainting, as the request says.
+    /// </summary>
+    public Tensor Generate(SampleRequest request, SamplerSettings? sampler = null, IProgress<SamplingProgress>? progress = null,
+        Action<PredictedStartEvent>? onPredictedStart = null)
+    {
+        var m = Config.Model;
+        if (request.Channels != m.InChannels || request.Height != m.ImageSize || request.Width != m.ImageSize)
+            throw new ArgumentException($"this model draws {m.InChannels}×{m.ImageSize}×{m.ImageSize} images, not {request.Channels}×{request.Height}×{request.Width}.");
+        if (request.Labels is not null && !IsClassConditional) throw new ArgumentException("this model is not class-conditional: it takes no class.");
+        if (m.ConditionChannels > 0 && request.ConditionImage is null)
+            throw new ArgumentException($"this model is conditioned on a {m.ConditionChannels}-channel image: give one per sample.");
+        var s = (sampler ?? SamplerSettings.Recommended).Create(Diffusion);
+        try
+        {
+            return new SamplingPipeline(Predict, s, Diffusion, Device).Generate(request, progress, onPredictedStart);
+        }
+        finally
+        {
+            (s as IDisposable)?.Dispose();
+        }
     }
 
     /// <summary>
@@ -116,22 +151,23 @@ public sealed class DiffusionModel : IDisposable
     /// by default). Image i depends only on (<paramref name="seed"/>, i), not on the batch size; the images drawn are
     /// i = <paramref name="firstIndex"/> … firstIndex + count − 1, so a shard of a larger run gives that run's images.
     /// With <paramref name="shareFrom"/> the images share one trajectory down to that timestep (<see cref="SampleRequest.ShareFrom"/>).
+    /// A class-conditional model draws the classes of <paramref name="labels"/> (one per image) with classifier-free
+    /// guidance scale <paramref name="guidance"/> (<see cref="SampleRequest.GuidanceScale"/>).
     /// </summary>
     public Tensor Sample(int count, SamplerSettings? sampler = null, long seed = 0, int batchSize = 64,
         IProgress<SamplingProgress>? progress = null, Action<PredictedStartEvent>? onPredictedStart = null, long firstIndex = 0,
-        int? shareFrom = null)
+        int? shareFrom = null, IReadOnlyList<long>? labels = null, double guidance = 1)
     {
-        var s = (sampler ?? SamplerSettings.Ddpm()).Create(Diffusion);
-        try
+        var m = Config.Model;
+        var request = new SampleRequest(count, m.InChannels, m.ImageSize, m.ImageSize, seed, batchSize)
         {
-            var m = Config.Model;
-            var pipeline = new SamplingPipeline(Predict, s, Device);
-            return pipeline.Generate(new SampleRequest(count, m.InChannels, m.ImageSize, m.ImageSize, seed, batchSize) { FirstIndex = firstIndex, ShareFrom = shareFrom }, progress, onPredictedStart);
-        }
-        finally
-        {
-            (s as IDisposable)?.Dispose();
-        }
+            FirstIndex = firstIndex,
+            ShareFrom = shareFrom,
+            Labels = labels,
+            GuidanceScale = guidance,
+        };
+        return Generate(request,
+            sampler ?? SamplerSettings.Ddpm(), progress, onPredictedStart);
     }
 
     /// <inheritdoc />

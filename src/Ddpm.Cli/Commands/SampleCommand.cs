@@ -45,6 +45,8 @@ internal static class SampleCommand
             checkpoint, count, batchSize, seed, output, outDir, raw, scale, progressive, frames, shareFrom, precision, shard, device, imageSize,
         };
         samplerOptions.AddTo(command);
+        var conditioningOptions = new ConditioningOptions();
+        conditioningOptions.AddTo(command);
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var on = CommonOptions.ParseDevice(parse.GetValue(device)!);
@@ -75,8 +77,15 @@ internal static class SampleCommand
             if (shareText is not null && !settings.IsStochastic)
                 throw new ArgumentException($"--share-from needs a sampler that draws noise at every step: ddpm (the default with --share-from) or ddim with --eta > 0 (got {settings.DisplayName}).");
             var total = parse.GetValue(count);
+            var guidance = parse.GetValue(conditioningOptions.Guidance);
+            if (!model.IsClassConditional && guidance != 1) throw new ArgumentException("--guidance needs a class-conditional model (ddpm train --class-cond); this one is unconditional.");
+            var allClasses = conditioningOptions.IsAll(parse) && model.IsClassConditional;
+            // --class all: --count images of every class, one grid row each.
+            var perClass = total;
+            if (allClasses) total = checked(perClass * model.ClassNames.Count);
             var first = (part ?? Shard.Whole).First(total);
             var n = (part ?? Shard.Whole).Length(total);
+            var labels = conditioningOptions.Labels(parse, model.ClassNames, first, n, perClass);
             if (n == 0)
             {
                 Console.WriteLine($"Shard {part} of {total} images is empty.");
@@ -84,7 +93,7 @@ internal static class SampleCommand
             }
             var batch = parse.GetValue(batchSize);
             var stepCount = settings.StepCount(model.Diffusion.Timesteps);
-            var options = new GridOptions { Scale = parse.GetValue(scale) };
+            var options = new GridOptions { Scale = parse.GetValue(scale), Columns = allClasses ? perClass : null };
             if (shareText is not null)
             {
                 var depths = ParseShareFrom(shareText, model.Diffusion.Timesteps);
@@ -93,7 +102,7 @@ internal static class SampleCommand
                 using var rows = ProgressDisplay.Run("sample", depths.Count, sink =>
                 {
                     var parts = depths.Select((depth, row) => model.Sample(n, settings, parse.GetValue(seed), batch,
-                        new SamplingReporter(sink, n, row), shareFrom: depth)).ToList();
+                        new SamplingReporter(sink, n, row), shareFrom: depth, labels: labels, guidance: guidance)).ToList();
                     try
                     {
                         return torch.cat(parts, 0);
@@ -108,13 +117,13 @@ internal static class SampleCommand
                 return CliErrors.Ok;
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Sampling {n} images{(part is null ? "" : $" (shard {part}: images {first}..{first + n - 1} of {total})")} with {settings.DisplayName} ({stepCount} steps) from {model.CheckpointDirectory} ({(model.UsesEma ? "EMA" : "raw")} weights)"));
+                $"Sampling {n} images{(part is null ? "" : $" (shard {part}: images {first}..{first + n - 1} of {total})")} with {settings.DisplayName} ({stepCount} steps){ClassText(parse, conditioningOptions, model, guidance)} from {model.CheckpointDirectory} ({(model.UsesEma ? "EMA" : "raw")} weights)"));
 
             using var recorder = progressivePath is null ? null
                 : new ChainRecorder(stepCount, parse.GetValue(frames), maxImages: gifPath is null ? null : GifImages);
             Action<PredictedStartEvent>? onX0 = recorder is null ? null : recorder.Record;
             var images = ProgressDisplay.Run("sample", 1.0, sink =>
-                model.Sample(n, settings, parse.GetValue(seed), batch, new SamplingReporter(sink, n), onX0, first));
+                model.Sample(n, settings, parse.GetValue(seed), batch, new SamplingReporter(sink, n), onX0, first, labels: labels, guidance: guidance));
             using (images)
             {
                 if (gridPath is not null)
@@ -209,5 +218,14 @@ internal static class SampleCommand
     {
         public void Report(SamplingProgress p) =>
             sink.Update(row + p.Fraction, string.Create(CultureInfo.InvariantCulture, $"{(row > 0 ? $"row {row + 1} " : "")}batch {p.Batch + 1}/{p.Batches} step {p.Step}/{p.Steps} ({total} images)"));
+    }
+
+    /// <summary>", class X, guidance W" for a class-conditional model, empty otherwise.</summary>
+    private static string ClassText(ParseResult parse, ConditioningOptions options, DiffusionModel model, double guidance)
+    {
+        if (!model.IsClassConditional) return "";
+        var text = parse.GetValue(options.Class);
+        var classes = text is null ? "the classes in turn" : options.IsAll(parse) ? "every class" : $"class {model.ClassNames[ConditioningOptions.Parse(text, model.ClassNames)]}";
+        return string.Create(CultureInfo.InvariantCulture, $", {classes}, guidance {guidance:0.###}");
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Ddpm.Checkpoints;
+using Ddpm.Conditioning;
 using Ddpm.Data;
 using Ddpm.Diffusion;
 using Ddpm.Models;
@@ -54,12 +55,17 @@ internal static class TrainCommand
             .OneOf("constant", "cosine");
         var importanceSampling = new Option<bool>("--importance-sampling") { Description = "Draw timesteps ∝ √E[L_t²] (Nichol & Dhariwal 2021), for --loss kl" };
         var hybridWeight = new Option<double>("--hybrid-weight") { Description = "λ of --loss hybrid", DefaultValueFactory = _ => TrainingLosses.DefaultHybridWeight }.Positive();
+        var classCond = new Option<bool>("--class-cond") { Description = "Class-conditional model (the data set's labels; folders: one sub-folder per class), for classifier-free guidance" };
+        var condDrop = new Option<double>("--cond-drop") { Description = "Probability of training on the null class instead of the label (classifier-free guidance)", DefaultValueFactory = _ => 0.1 };
+        var task = new Option<string>("--task") { Description = "generation, or super-resolution (SR3: conditioned on the bicubically upsampled low-resolution image)", DefaultValueFactory = _ => "generation" }
+            .OneOf("generation", "super-resolution");
+        var scale = new Option<int?>("--scale") { Description = "Reduction factor of --task super-resolution: 2 or 4 (default 4)" };
 
         var command = new Command("train", "Train a DDPM (Algorithm 1) into a run folder; Ctrl+C writes a checkpoint and stops.")
         {
             dataset, data, imageSize, channels, preset, timesteps, schedule, steps, batchSize, gradAccum, lr, warmup, emaDecay, flip,
             output, seed, resume, sampleEvery, sampleCount, checkpointEvery, timeLimit, precision, device, evalEvery, evalCount, evalExtractor,
-            loss, meanType, variance, lrSchedule, importanceSampling, hybridWeight,
+            loss, meanType, variance, lrSchedule, importanceSampling, hybridWeight, classCond, condDrop, task, scale,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -95,6 +101,10 @@ internal static class TrainCommand
                     new(lrSchedule, t0.LearningRateSchedule.ToString().ToLowerInvariant(), parse.GetValue(lrSchedule)),
                     new(importanceSampling, t0.ImportanceSampling, parse.GetValue(importanceSampling)),
                     new(hybridWeight, t0.HybridWeight, parse.GetValue(hybridWeight)),
+                    new(classCond, saved.Model.NumClasses > 0, parse.GetValue(classCond)),
+                    new(condDrop, saved.Conditioning.LabelDropout, parse.GetValue(condDrop)),
+                    new(task, TaskName(saved.Conditioning.Task), parse.GetValue(task)),
+                    new(scale, saved.Conditioning.Scale, parse.GetValue(scale)),
                 };
                 foreach (var setting in fixedSettings)
                 {
@@ -159,11 +169,39 @@ internal static class TrainCommand
                     // The full path, so that the run resumes from any working directory.
                     Data = new DataConfig { Dataset = DatasetNames.Of(kind), Path = dataPath },
                 };
+                var superResolution = parse.GetValue(task) == "super-resolution";
+                if (superResolution && parse.GetValue(classCond)) throw new ArgumentException("--class-cond and --task super-resolution cannot be combined.");
+                if (!superResolution && parse.GetValue(scale) is not null) throw new ArgumentException("--scale is an option of --task super-resolution.");
+                var conditioning = new ConditioningConfig
+                {
+                    Task = superResolution ? ConditioningTask.SuperResolution : ConditioningTask.Generation,
+                    LabelDropout = parse.GetValue(condDrop),
+                    Scale = superResolution ? parse.GetValue(scale) ?? 4 : 1,
+                };
+                config = config with
+                {
+                    Conditioning = conditioning,
+                    Model = config.Model with { ConditionChannels = superResolution ? config.Model.InChannels : 0 },
+                };
                 config.Validate();
                 images = Datasets.Open(kind, config.Data.Path, parse.GetValue(imageSize), train: true, parse.GetValue(channels));
+                if (parse.GetValue(classCond) && !images.IsLabelled)
+                    throw new ArgumentException($"{images.Name} has no labels: --class-cond needs a labelled data set (a folder needs one sub-folder per class).");
                 OutputPaths.EnsureWritableDirectory(runDir);
-                // A preset fixes the architecture; the image shape comes from the data.
-                config = config with { Model = config.Model with { ImageSize = images.Height, InChannels = images.Channels, OutChannels = varianceType.OutputChannels(images.Channels) } };
+                // A preset fixes the architecture; the image shape and the classes come from the data.
+                config = config with
+                {
+                    Model = config.Model with
+                    {
+                        ImageSize = images.Height,
+                        InChannels = images.Channels,
+                        OutChannels = varianceType.OutputChannels(images.Channels),
+                        ConditionChannels = superResolution ? images.Channels : 0,
+                        NumClasses = parse.GetValue(classCond) ? images.ClassNames.Count : 0,
+                    },
+                    Conditioning = conditioning with { ClassNames = parse.GetValue(classCond) ? images.ClassNames : [] },
+                };
+                config.Validate();
                 run = TrainingRun.Start(runDir, config, images, on);
             }
             using var ownedRun = run;
@@ -247,4 +285,7 @@ internal static class TrainCommand
             }
         }
     }
+
+    /// <summary>The option value of a task.</summary>
+    internal static string TaskName(ConditioningTask task) => task == ConditioningTask.SuperResolution ? "super-resolution" : "generation";
 }

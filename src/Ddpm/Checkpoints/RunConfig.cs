@@ -1,3 +1,4 @@
+using Ddpm.Conditioning;
 using Ddpm.Diffusion;
 using Ddpm.Models;
 using Ddpm.Training;
@@ -47,6 +48,9 @@ public sealed record RunConfig
     /// <summary>The training data.</summary>
     public DataConfig Data { get; init; } = new();
 
+    /// <summary>Class conditioning or super-resolution (runs written before it existed are unconditional generation).</summary>
+    public ConditioningConfig Conditioning { get; init; } = new();
+
     /// <summary>Settings changed when the run was resumed, oldest first (empty if none was).</summary>
     public IReadOnlyList<ConfigChange> History { get; init; } = [];
 
@@ -65,6 +69,7 @@ public sealed record RunConfig
                 Channels = config.Data.Channels ?? config.Model.InChannels,
             },
             History = config.History ?? [],
+            Conditioning = config.Conditioning ?? new(),
         };
     }
 
@@ -74,6 +79,7 @@ public sealed record RunConfig
         Model.Validate();
         Diffusion.Validate();
         Training.Validate();
+        Conditioning.Validate(Model);
         ValidateObjective(Diffusion.VarianceType, Training.Loss);
         var outputs = Diffusion.VarianceType.OutputChannels(Model.InChannels);
         if (Model.OutChannels != outputs)

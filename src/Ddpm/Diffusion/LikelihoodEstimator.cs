@@ -131,14 +131,5 @@ public sealed class LikelihoodEstimator(GaussianDiffusion diffusion, Func<Tensor
         return onCpu.data<double>().ToArray();
     }
 
-    private static Tensor LoadImages(IDataset data, int first, int count, Device? device)
-    {
-        var shape = new long[] { count, data.Channels, data.Height, data.Width };
-        var pixels = new float[count * data.Channels * data.Height * data.Width];
-        var size = data.Channels * data.Height * data.Width;
-        for (var i = 0; i < count; i++) data.CopyImage(first + i, pixels.AsSpan(i * size, size));
-        var images = tensor(pixels, shape, ScalarType.Float32);
-        if (device is null || device.type == DeviceType.CPU) return images;
-        using (images) return images.to(device);
-    }
+    private static Tensor LoadImages(IDataset data, int first, int count, Device? device) => DatasetImages.Read(data, first, count, device);
 }

@@ -33,7 +33,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         var tembCh = ch * 4;
         var groups = config.NormGroups;
         temb = new TimestepEmbedding(ch, tembCh, init);
-        conv_in = nn.Conv2d(config.InChannels, ch, 3, padding: 1);
+        conv_in = nn.Conv2d(config.InChannels + config.ConditionChannels, ch, 3, padding: 1);
         Init.Default(conv_in, init);
 
         var levels = config.ChannelMultipliers.Count;
@@ -92,6 +92,38 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         norm_out = Norm.Create(groups, blockIn);
         conv_out = new OutputConv(blockIn, config.OutChannels);
         RegisterComponents();
+        if (config.NumClasses > 0)
+        {
+            // Drawn after every other weight, so an unconditional model's initialisation is unchanged. N(0, 1), as
+            // PyTorch's nn.Embedding; the last row is the null class.
+            var embedding = nn.Embedding(config.NumClasses + 1, tembCh);
+            using (no_grad())
+            {
+                using var draw = randn(embedding.weight!.shape, generator: init);
+                embedding.weight!.copy_(draw);
+            }
+            labelEmbedding = embedding;
+            register_module(LabelEmbeddingKey, embedding);
+        }
+    }
+
+    /// <summary>The state-dict name of the class embedding (guided-diffusion's).</summary>
+    public const string LabelEmbeddingKey = "label_emb";
+
+    private readonly Embedding? labelEmbedding;
+
+    /// <summary>The class embedding of <paramref name="labels"/> (null or −1: the null class) in <paramref name="x"/>'s dtype.</summary>
+    private Tensor ClassEmbedding(Tensor? labels, Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var nullClass = Config.NumClasses;
+        if (labels is not null && labels.shape[0] > 0 && labels.max().item<long>() >= nullClass)
+            throw new ArgumentException($"Labels must lie in 0..{nullClass - 1} (or −1 for none); got {labels.max().item<long>()}.");
+        var index = labels is null
+            ? full([x.shape[0]], nullClass, dtype: ScalarType.Int64, device: x.device)
+            : where(labels.lt(0), full_like(labels, nullClass), labels).to(ScalarType.Int64);
+        var embedded = labelEmbedding!.call(index);
+        return (embedded.dtype == x.dtype ? embedded : embedded.to(x.dtype)).MoveToOuterDisposeScope();
     }
 
     // Keeps the dropout stream apart from the weight initialisation drawn from the same seed.
@@ -153,19 +185,47 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
-    /// <summary>Predicts the model output (ε by default) for images <paramref name="x"/> [B, C, H, W] at 0-based timesteps <paramref name="t"/> [B].</summary>
-    public override Tensor forward(Tensor x, Tensor t)
+    /// <summary>
+    /// Predicts the model output (ε by default) for images <paramref name="x"/> [B, C, H, W] at 0-based timesteps
+    /// <paramref name="t"/> [B]: unconditionally (the null class of a class-conditional model).
+    /// </summary>
+    public override Tensor forward(Tensor x, Tensor t) => ForwardConditioned(x, t);
+
+    /// <summary>
+    /// The model output for <paramref name="x"/> at timesteps <paramref name="t"/>, given each image's class
+    /// <paramref name="labels"/> (int64 [B]; −1 or null: the null class) and, for a model with
+    /// <see cref="UNetConfig.ConditionChannels"/>, the conditioning image <paramref name="condition"/> [B, C_cond, H, W],
+    /// concatenated to x.
+    /// </summary>
+    public Tensor ForwardConditioned(Tensor x, Tensor t, Tensor? labels = null, Tensor? condition = null)
     {
         if (x.dim() != 4 || x.shape[1] != Config.InChannels || x.shape[2] != Config.ImageSize || x.shape[3] != Config.ImageSize)
         {
             throw new ArgumentException(
                 $"The U-Net expects images [B, {Config.InChannels}, {Config.ImageSize}, {Config.ImageSize}], got [{string.Join(", ", x.shape)}].");
         }
+        if (Config.ConditionChannels > 0 != condition is not null)
+        {
+            throw new ArgumentException(Config.ConditionChannels > 0
+                ? $"This model is conditioned on a {Config.ConditionChannels}-channel image; none was given."
+                : "This model takes no conditioning image.");
+        }
+        if (condition is not null && (condition.dim() != 4 || condition.shape[0] != x.shape[0] || condition.shape[1] != Config.ConditionChannels
+            || condition.shape[2] != Config.ImageSize || condition.shape[3] != Config.ImageSize))
+        {
+            throw new ArgumentException(
+                $"The conditioning image must be [{x.shape[0]}, {Config.ConditionChannels}, {Config.ImageSize}, {Config.ImageSize}], got [{string.Join(", ", condition.shape)}].");
+        }
+        if (labels is not null && labelEmbedding is null) throw new ArgumentException("This model is not class-conditional; it takes no labels.");
+        if (labels is not null && (labels.dim() != 1 || labels.shape[0] != x.shape[0]))
+            throw new ArgumentException($"Labels must be one per image [{x.shape[0]}], got [{string.Join(", ", labels.shape)}].");
         using var scope = NewDisposeScope();
         // Each activation is released as soon as this code is done with it, as Python's reference counting does for
         // PyTorch: without gradients its memory is freed at once, and under autograd the graph keeps its own
         // references to what the backward pass needs.
         var emb = temb.call(t, x.dtype);
+        if (labelEmbedding is not null) emb = Eager.Then(emb, e => e + ClassEmbedding(labels, x));
+        if (condition is not null) x = cat([x, condition.to(x.dtype)], 1);
         Tensor first;
         if (ChannelsLast)
         {

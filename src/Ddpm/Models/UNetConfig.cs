@@ -32,6 +32,19 @@ public sealed record UNetConfig
     /// <summary>GroupNorm groups. Paper: 32 (Wu &amp; He 2018, as the official code).</summary>
     public int NormGroups { get; init; } = 32;
 
+    /// <summary>
+    /// Classes of a class-conditional model (0: unconditional, the paper's). A learned embedding of the class, with one
+    /// more row for the null class of classifier-free guidance (Ho &amp; Salimans 2021), is added to the timestep
+    /// embedding, as guided-diffusion's <c>label_emb</c>.
+    /// </summary>
+    public int NumClasses { get; init; }
+
+    /// <summary>
+    /// Channels of a conditioning image concatenated to x_t at the input (0: none). SR3 (Saharia et al. 2022) feeds the
+    /// bicubically upsampled low-resolution image this way.
+    /// </summary>
+    public int ConditionChannels { get; init; }
+
     /// <summary>The paper's CIFAR-10 model: 35,746,307 parameters.</summary>
     public static UNetConfig Cifar10 { get; } = new();
 
@@ -69,6 +82,8 @@ public sealed record UNetConfig
         if (ChannelMultipliers.Count == 0 || ChannelMultipliers.Any(m => m < 1)) throw new ArgumentException("channel multipliers must be positive and not empty.");
         if (NumResBlocks < 1) throw new ArgumentException($"res blocks per level must be at least 1 (got {NumResBlocks}).");
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"dropout must lie in [0, 1) (got {Dropout}).");
+        if (NumClasses < 0) throw new ArgumentException($"the number of classes must not be negative (got {NumClasses}).");
+        if (ConditionChannels < 0) throw new ArgumentException($"conditioning channels must not be negative (got {ConditionChannels}).");
         if (BaseChannels % 2 != 0) throw new ArgumentException("base channels must be even (sinusoidal embedding).");
         foreach (var m in ChannelMultipliers)
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Ddpm.Checkpoints;
+using Ddpm.Conditioning;
 using Ddpm.Data;
 using Ddpm.Diffusion;
 using Ddpm.Models;
@@ -54,6 +55,13 @@ public sealed class Trainer : IDisposable
         var training = config.Training;
         if (dataset.Count < training.BatchSize)
             throw new ArgumentException($"The data set '{dataset.Name}' has {dataset.Count} images, fewer than one batch of {training.BatchSize}.");
+
+        if (model.NumClasses > 0 && dataset.NumClasses != model.NumClasses)
+        {
+            throw new ArgumentException(dataset.NumClasses == 0
+                ? $"The data set '{dataset.Name}' has no labels: a class-conditional model needs labelled images."
+                : $"The data set '{dataset.Name}' has {dataset.NumClasses} classes but the model {model.NumClasses}.");
+        }
 
         Diffusion = new GaussianDiffusion(config.Diffusion);
         Model = new UNet(model, training.Seed);
@@ -145,7 +153,8 @@ public sealed class Trainer : IDisposable
                 var (drawn, weights) = importance is null ? (Diffusion.SampleTimesteps(batchSize, generator), null) : importance.Sample(batchSize, generator);
                 var t = OnDevice(drawn);
                 var noise = OnDevice(randn(x0.shape, generator: generator));
-                var losses = Diffusion.Losses(Forward, x0, t, noise, training.Loss, training.HybridWeight);
+                var conditioning = Conditioning(x0, batch.Labels);
+                var losses = Diffusion.Losses((x, steps) => Forward(x, steps, conditioning), x0, t, noise, training.Loss, training.HybridWeight);
                 var microLoss = (weights is null ? losses.Loss : losses.Loss * OnDevice(weights)).mean();
                 if (importance is not null)
                 {
@@ -193,8 +202,26 @@ public sealed class Trainer : IDisposable
     private DropoutStream DropoutSource => (computeModel ?? Model).Dropout;
 
     /// <summary>The network call used for the loss: float32, or bfloat16 inputs into the compute copy.</summary>
-    private Tensor Forward(Tensor x, Tensor t) =>
-        computeModel is null ? Model.call(x, t) : computeModel.call(x.to(ScalarType.BFloat16), t);
+    private Tensor Forward(Tensor x, Tensor t, ModelConditioning conditioning) => computeModel is null
+        ? Model.ForwardConditioned(x, t, conditioning.Labels, conditioning.Image)
+        : computeModel.ForwardConditioned(x.to(ScalarType.BFloat16), t, conditioning.Labels, conditioning.Image);
+
+    /// <summary>
+    /// A micro-batch's conditioning: its labels with each replaced by the null class (−1) with probability
+    /// <see cref="ConditioningConfig.LabelDropout"/> (drawn from the trainer's generator, after the noise) for a
+    /// class-conditional model, and the upsampled low-resolution images for super-resolution.
+    /// </summary>
+    private ModelConditioning Conditioning(Tensor x0, Tensor labels)
+    {
+        var conditioning = Config.Conditioning;
+        Tensor? kept = null;
+        if (Config.Model.NumClasses > 0)
+        {
+            kept = OnDevice(LabelDropout.Apply(labels, conditioning.LabelDropout, generator));
+        }
+        var image = conditioning.Task == ConditioningTask.SuperResolution ? SuperResolution.ConditionFor(x0, conditioning.Scale) : null;
+        return new ModelConditioning(kept, image);
+    }
 
     private void CopyMasterToCompute()
     {

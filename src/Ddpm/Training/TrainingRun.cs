@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Ddpm.Checkpoints;
+using Ddpm.Conditioning;
 using Ddpm.Data;
 using Ddpm.Evaluation;
 using Ddpm.Imaging;
@@ -179,8 +180,20 @@ public sealed class TrainingRun : IDisposable
         var sampler = (SamplerSettings.Recommended with { Steps = Math.Min(training.SampleSteps, Trainer.Diffusion.Timesteps) }).Create(Trainer.Diffusion);
         try
         {
-            var pipeline = new SamplingPipeline((x, t) => Trainer.EmaModel.call(x, t), sampler, Trainer.Device);
-            return pipeline.Generate(new SampleRequest(count, model.InChannels, model.ImageSize, model.ImageSize, training.Seed));
+            var pipeline = new SamplingPipeline((x, t, c) => Trainer.EmaModel.ForwardConditioned(x, t, c.Labels, c.Image), sampler, Trainer.Diffusion, Trainer.Device);
+            using var scope = NewDisposeScope();
+            // A class-conditional model draws the classes in turn (image i of class i mod K); super-resolution upscales
+            // the first training images.
+            var labels = model.NumClasses > 0 ? Enumerable.Range(0, count).Select(i => (long)(i % model.NumClasses)).ToArray() : null;
+            Tensor? condition = null;
+            if (Trainer.Config.Conditioning.Task == ConditioningTask.SuperResolution)
+            {
+                using var originals = DatasetImages.Read(Trainer.Dataset, 0, Math.Min(count, Trainer.Dataset.Count));
+                condition = SuperResolution.ConditionFor(originals, Trainer.Config.Conditioning.Scale).to(Trainer.Device);
+                count = (int)condition.shape[0];
+            }
+            var request = new SampleRequest(count, model.InChannels, model.ImageSize, model.ImageSize, training.Seed) { Labels = labels, ConditionImage = condition };
+            return pipeline.Generate(request).MoveToOuterDisposeScope();
         }
         finally
         {
