@@ -22,6 +22,9 @@ root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(NllCommand.Create());
 root.Subcommands.Add(RateDistortionCommand.Create());
 root.Subcommands.Add(InterpolateCommand.Create());
+root.Subcommands.Add(InpaintCommand.Create());
+root.Subcommands.Add(ImageToImageCommand.Create());
+root.Subcommands.Add(UpscaleCommand.Create());
 root.Subcommands.Add(ClassifierCommand.Create());
 
 var parsed = root.Parse(args);

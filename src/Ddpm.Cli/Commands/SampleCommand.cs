@@ -214,12 +214,6 @@ internal static class SampleCommand
         }
     }
 
-    private sealed class SamplingReporter(IProgressSink sink, int total, int row = 0) : IProgress<SamplingProgress>
-    {
-        public void Report(SamplingProgress p) =>
-            sink.Update(row + p.Fraction, string.Create(CultureInfo.InvariantCulture, $"{(row > 0 ? $"row {row + 1} " : "")}batch {p.Batch + 1}/{p.Batches} step {p.Step}/{p.Steps} ({total} images)"));
-    }
-
     /// <summary>", class X, guidance W" for a class-conditional model, empty otherwise.</summary>
     private static string ClassText(ParseResult parse, ConditioningOptions options, DiffusionModel model, double guidance)
     {

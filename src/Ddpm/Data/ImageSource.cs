@@ -30,6 +30,41 @@ public static class ImageSource
         return TryParseDataset(source) is { } item ? LoadFromDataset(item, channels, size, dataPath) : LoadFile(source, channels, size);
     }
 
+    /// <summary>
+    /// Loads every image <paramref name="source"/> names: an image file, <c>DATASET:SPLIT:INDEX</c>, or a range
+    /// <c>DATASET:SPLIT:FIRST-LAST</c> (both ends included, e.g. <c>fashion-mnist:test:0-499</c>), as float32
+    /// [N, C, H, W] in [−1, 1] with a name for each image and, for a labelled data set, its class.
+    /// </summary>
+    public static LoadedImages LoadMany(string source, int channels, int size, string? dataPath = null)
+    {
+        if (string.IsNullOrWhiteSpace(source)) throw new ArgumentException("An image source must not be empty.", nameof(source));
+        var parts = source.Split(':');
+        if (parts.Length == 3 && parts[2].Contains('-', StringComparison.Ordinal) && DatasetNames.TryParse(parts[0]) is { } kind && kind != DatasetKind.Folder)
+        {
+            var bounds = parts[2].Split('-');
+            if (bounds.Length != 2 || !int.TryParse(bounds[0], NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+                || !int.TryParse(bounds[1], NumberStyles.None, CultureInfo.InvariantCulture, out var last) || last < first)
+                throw new ArgumentException($"{source}: a range is FIRST-LAST with 0 ≤ FIRST ≤ LAST (got '{parts[2]}').");
+            var item = TryParseDataset($"{parts[0]}:{parts[1]}:{first}")!;
+            var data = Datasets.Open(item.Kind, dataPath, size, item.Train, channels);
+            if (last >= data.Count)
+                throw new ArgumentException($"{source}: the {(item.Train ? "train" : "test")} split of {data.Name} has {data.Count} images (indices 0..{data.Count - 1}).");
+            var count = last - first + 1;
+            var names = Enumerable.Range(first, count).Select(i => $"{parts[0]}:{parts[1]}:{i}").ToList();
+            var labels = data.NumClasses > 0 ? Enumerable.Range(first, count).Select(data.GetLabel).ToList() : null;
+            return new LoadedImages(DatasetImages.Read(data, first, count), names, labels);
+        }
+        var dataset = TryParseDataset(source);
+        using var image = Load(source, channels, size, dataPath);
+        int? label = null;
+        if (dataset is not null)
+        {
+            var data = Datasets.Open(dataset.Kind, dataPath, size, dataset.Train, channels);
+            if (data.NumClasses > 0) label = data.GetLabel(dataset.Index);
+        }
+        return new LoadedImages(image.unsqueeze(0), [source], label is { } l ? [l] : null);
+    }
+
     private static Tensor LoadFile(string path, int channels, int size)
     {
         var image = ImageFiles.Load(path, channels);
@@ -66,4 +101,14 @@ public static class ImageSource
     }
 
     private sealed record DatasetItem(string Text, DatasetKind Kind, bool Train, int Index);
+}
+
+/// <summary>Images named on a command line (<see cref="ImageSource.LoadMany"/>): float32 [N, C, H, W] in [−1, 1], their names, and their classes when known.</summary>
+public sealed record LoadedImages(Tensor Images, IReadOnlyList<string> Names, IReadOnlyList<int>? Labels) : IDisposable
+{
+    /// <summary>The number of images.</summary>
+    public int Count => Names.Count;
+
+    /// <summary>Disposes the images.</summary>
+    public void Dispose() => Images.Dispose();
 }
