@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Ddpm.Conditioning;
 using Ddpm.Data;
 using Ddpm.Evaluation;
 using Ddpm.Sampling;
@@ -43,6 +44,8 @@ internal static class EvalCommand
             reference, referenceDataset, referenceData, referenceCount, extractorOption, inception, cache, shard, device,
         };
         samplerOptions.AddTo(command);
+        var conditioningOptions = new ConditioningOptions();
+        conditioningOptions.AddTo(command);
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var on = CommonOptions.ParseDevice(parse.GetValue(device)!);
@@ -61,6 +64,7 @@ internal static class EvalCommand
             ByteImageDataset generated;
             EvaluationRecord description;
             double sampleSeconds = 0;
+            ClassChoice? classes = null;
             if (parse.GetValue(checkpoint) is { } checkpointPath)
             {
                 using var model = DiffusionModel.Load(checkpointPath, preferEma: true,
@@ -71,6 +75,13 @@ internal static class EvalCommand
                     refPath ??= model.Config.Data.Path;
                 }
                 var settings = samplerOptions.Get(parse);
+                var guidance = parse.GetValue(conditioningOptions.Guidance);
+                if (!model.IsClassConditional && (guidance != 1 || parse.GetValue(conditioningOptions.Class) is not null))
+                    throw new ArgumentException("--class and --guidance need a class-conditional model (ddpm train --class-cond); this one is unconditional.");
+                if (conditioningOptions.IsAll(parse)) throw new ArgumentException("ddpm eval draws one class or the classes in turn: give --class K|NAME, or no --class.");
+                classes = model.IsClassConditional
+                    ? new ClassChoice(model.ClassNames.Count, parse.GetValue(conditioningOptions.Class) is { } c ? ConditioningOptions.Parse(c, model.ClassNames) : null, guidance)
+                    : null;
                 var n = parse.GetValue(count) ?? 1000;
                 var stepCount = settings.StepCount(model.Diffusion.Timesteps);
                 var imagesDir = Path.Combine(outDir, EvaluationRun.ImagesFolder);
@@ -79,7 +90,7 @@ internal static class EvalCommand
                     $"Sampling images {part.First(n)}..{part.First(n) + part.Length(n) - 1} of {n} with {settings.DisplayName} ({stepCount} steps, x̂0 {SamplerOptions.ClipName(settings)}) from {model.CheckpointDirectory} into {imagesDir} (images already there are kept)"));
                 var clock = Stopwatch.StartNew();
                 var drawn = ProgressDisplay.Run("sample", Math.Max(1, part.Length(n)), sink =>
-                    EvaluationRun.GenerateMissing(model, settings, imagesDir, n, parse.GetValue(seed), batch, part, new Reporter(sink)));
+                    EvaluationRun.GenerateMissing(model, settings, imagesDir, n, parse.GetValue(seed), batch, part, new Reporter(sink), classes));
                 sampleSeconds = clock.Elapsed.TotalSeconds;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Drew {drawn} images in {sampleSeconds:F1} s; {part.Length(n) - drawn} were already there."));
                 if (shardValue is { Count: > 1 })
@@ -95,6 +106,8 @@ internal static class EvalCommand
                     Steps = stepCount,
                     Clip = SamplerOptions.ClipName(settings),
                     Seed = parse.GetValue(seed),
+                    Classes = classes?.Describe(model.ClassNames),
+                    Guidance = classes?.Guidance,
                     Metrics = null!,
                 };
             }
@@ -135,11 +148,11 @@ internal static class EvalCommand
             var record = ProgressDisplay.Run("features", generated.Count, sink =>
                 EvaluationRun.Score(extractor, generated, referenceFeatures, referenceImages,
                     description with { Reference = referenceName, SampleSeconds = sampleSeconds, ScoreSeconds = scoreClock.Elapsed.TotalSeconds },
-                    outDir, 256, new QualityOptions { Seed = parse.GetValue(seed) }, new Reporter(sink)));
+                    outDir, 256, new QualityOptions { Seed = parse.GetValue(seed) }, new Reporter(sink), classes));
 
             var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
             table.Title = new TableTitle(Markup.Escape($"{record.Source} against {referenceName}, features {extractor.Id}"));
-            foreach (var (name, value) in EvaluationRun.Rows(record.Metrics)) table.AddRow(Markup.Escape(name), Markup.Escape(value));
+            foreach (var (name, value) in EvaluationRun.Rows(record)) table.AddRow(Markup.Escape(name), Markup.Escape(value));
             AnsiConsole.Write(table);
             Console.WriteLine($"Report: {Path.GetFullPath(Path.Combine(outDir, EvaluationRun.ReportFile))}");
             return CliErrors.Ok;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Ddpm.Checkpoints;
+using Ddpm.Conditioning;
 using Ddpm.Data;
 using Ddpm.Imaging;
 using Ddpm.Sampling;
@@ -29,6 +30,15 @@ public sealed record EvaluationRecord
 
     /// <summary>Seed of the sampled images (image i depends only on the seed and i).</summary>
     public long? Seed { get; init; }
+
+    /// <summary>The classes asked of a class-conditional model and the guidance scale, when it was one.</summary>
+    public string? Classes { get; init; }
+
+    /// <summary>Classifier-free guidance scale of a class-conditional model's samples.</summary>
+    public double? Guidance { get; init; }
+
+    /// <summary>The share of samples the feature network's classifier assigns to the class they were drawn for.</summary>
+    public double? ClassAccuracy { get; init; }
 
     /// <summary>The reference: data set, split and image count.</summary>
     public string Reference { get; init; } = "";
@@ -80,9 +90,9 @@ public static class EvaluationRun
     /// <paramref name="directory"/>, each written atomically as soon as its batch is done; existing images are kept. Image i
     /// depends only on (<paramref name="seed"/>, i), so a rerun after an interruption completes the same set. Returns the number drawn.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The folder holds images of another model, sampler, seed or count (its <see cref="ManifestFile"/> differs).</exception>
+    /// <exception cref="IOException">The folder holds images of another model, sampler, seed, count or classes (its <see cref="ManifestFile"/> differs).</exception>
     public static int GenerateMissing(DiffusionModel model, SamplerSettings sampler, string directory, int total, long seed, int batchSize,
-        Shard? shard = null, IProgress<EvaluationProgress>? progress = null)
+        Shard? shard = null, IProgress<EvaluationProgress>? progress = null, ClassChoice? classes = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
@@ -91,10 +101,10 @@ public static class EvaluationRun
         // Kept images are only reused for the same weights and sampling settings.
         var weights = Path.Combine(model.CheckpointDirectory, model.UsesEma ? CheckpointFiles.Ema : CheckpointFiles.Model);
         var manifest = ConfigJson.Serialize(new SamplingManifest(Path.GetFullPath(weights), new FileInfo(weights).Length, model.Precision.ToString(),
-            sampler, seed, total));
+            sampler, seed, total, classes));
         var manifestPath = Path.Combine(directory, ManifestFile);
         if (File.Exists(manifestPath) && File.ReadAllText(manifestPath) != manifest)
-            throw new InvalidOperationException($"{directory} holds images of another model, sampler, seed or count ({manifestPath}); use another output folder or delete it.");
+            throw new IOException($"{directory} holds images of another model, sampler, seed, count or classes ({manifestPath}); use another output folder or delete it.");
         AtomicFile.WriteAllBytes(manifestPath, Encoding.UTF8.GetBytes(manifest));
         var first = shard.First(total);
         var length = shard.Length(total);
@@ -108,7 +118,8 @@ public static class EvaluationRun
         {
             var size = 1;
             while (start + size < missing.Count && size < batchSize && missing[start + size] == missing[start] + size) size++;
-            using (var images = model.Sample(size, sampler, seed, batchSize, firstIndex: missing[start]))
+            using (var images = model.Sample(size, sampler, seed, batchSize, firstIndex: missing[start],
+                labels: classes?.Labels(missing[start], size), guidance: classes?.Guidance ?? 1))
                 ImageFiles.SaveEach(images, directory, "sample", checked((int)missing[start]));
             start += size;
             done += size;
@@ -120,7 +131,9 @@ public static class EvaluationRun
     /// <summary>The record of how a folder's images are drawn, beside them.</summary>
     public const string ManifestFile = "sampling.json";
 
-    private sealed record SamplingManifest(string Weights, long WeightsBytes, string Precision, SamplerSettings Sampler, long Seed, int Count);
+    // Classes are left out for unconditional models, so the folders of earlier versions still resume.
+    private sealed record SamplingManifest(string Weights, long WeightsBytes, string Precision, SamplerSettings Sampler, long Seed, int Count,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] ClassChoice? Classes);
 
     /// <summary>The images of a sampling run's folder, by global index 0..count−1; every one must exist.</summary>
     public static ByteImageDataset LoadSamples(string directory, int count, string name = "samples")
@@ -237,11 +250,14 @@ public static class EvaluationRun
     /// the sample grid and the memorisation check into <paramref name="outputDirectory"/>.
     /// </summary>
     public static EvaluationRecord Score(IFeatureExtractor extractor, IDataset generated, FeatureSet reference, IDataset referenceImages,
-        EvaluationRecord description, string outputDirectory, int batchSize, QualityOptions? quality = null, IProgress<EvaluationProgress>? progress = null)
+        EvaluationRecord description, string outputDirectory, int batchSize, QualityOptions? quality = null, IProgress<EvaluationProgress>? progress = null,
+        ClassChoice? requested = null)
     {
         var clock = Stopwatch.StartNew();
         var features = Features(extractor, generated, generated.Count, batchSize, progress);
         var metrics = SampleQuality.Compute(reference, features, quality);
+        if (requested is not null && features.Probabilities is not null)
+            description = description with { ClassAccuracy = ClassAccuracy(features, Enumerable.Range(0, generated.Count).Select(i => requested.LabelOf(i))) };
         Directory.CreateDirectory(outputDirectory);
         SaveGrid(generated, Path.Combine(outputDirectory, GridFile));
         SaveNeighbours(generated, referenceImages, NearestNeighbours(reference, features), Path.Combine(outputDirectory, NeighboursFile));
@@ -255,6 +271,32 @@ public static class EvaluationRun
         ConfigJson.Save(record, Path.Combine(outputDirectory, JsonFile));
         AtomicFile.WriteAllBytes(Path.Combine(outputDirectory, ReportFile), Encoding.UTF8.GetBytes(Report(record)));
         return record;
+    }
+
+    /// <summary>The share of images whose most probable class under the feature network's head is the one <paramref name="labels"/> asked for.</summary>
+    public static double ClassAccuracy(FeatureSet features, IEnumerable<long> labels)
+    {
+        var probabilities = features.Probabilities ?? throw new ArgumentException("The feature network has no class head.");
+        var k = features.ClassCount;
+        var correct = 0;
+        var i = 0;
+        foreach (var label in labels)
+        {
+            var row = probabilities.AsSpan(i * k, k);
+            var best = 0;
+            for (var c = 1; c < k; c++) if (row[c] > row[best]) best = c;
+            if (best == label) correct++;
+            i++;
+        }
+        return (double)correct / i;
+    }
+
+    /// <summary>The rows of an evaluation: its metrics and, when classes were asked for, the share classified as asked.</summary>
+    public static IReadOnlyList<(string Name, string Value)> Rows(EvaluationRecord r)
+    {
+        var rows = Rows(r.Metrics).ToList();
+        if (r.ClassAccuracy is { } accuracy) rows.Insert(rows.Count - 1, ("Classified as the requested class", accuracy.ToString("P1", CultureInfo.InvariantCulture)));
+        return rows;
     }
 
     /// <summary>The metrics as (name, value) rows, for the console table and the report.</summary>
@@ -281,12 +323,13 @@ public static class EvaluationRun
         b.AppendLine(CultureInfo.InvariantCulture, $"- Source: `{r.Source}`");
         if (r.Sampler is not null)
             b.AppendLine(CultureInfo.InvariantCulture, $"- Sampler: {r.Sampler}, {r.Steps} steps, x̂0 handling `{r.Clip}`, seed {r.Seed}");
+        if (r.Classes is not null) b.AppendLine(CultureInfo.InvariantCulture, $"- Classes: {r.Classes}");
         b.AppendLine(CultureInfo.InvariantCulture, $"- Reference: {r.Reference}");
         b.AppendLine(CultureInfo.InvariantCulture, $"- Feature network: `{r.Extractor}` (weights SHA-256 `{r.ExtractorSha256}`)");
         b.AppendLine(CultureInfo.InvariantCulture, $"- Pixels: {r.Pixels}");
         b.AppendLine(CultureInfo.InvariantCulture, $"- Wall time: sampling {r.SampleSeconds:F1} s, features and metrics {r.ScoreSeconds:F1} s").AppendLine();
         b.AppendLine("| metric | value |").AppendLine("|---|---|");
-        foreach (var (name, value) in Rows(r.Metrics)) b.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {value} |");
+        foreach (var (name, value) in Rows(r)) b.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {value} |");
         b.AppendLine().AppendLine("FID is biased by N: quote it beside the real-data floor at the same N (`ddpm eval --dataset NAME --split test --count N`).");
         b.AppendLine("KID is the unbiased MMD² (not multiplied by 1000).").AppendLine();
         b.AppendLine(CultureInfo.InvariantCulture, $"## Samples").AppendLine().AppendLine($"![samples]({GridFile})").AppendLine();

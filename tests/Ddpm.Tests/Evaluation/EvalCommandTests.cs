@@ -57,6 +57,39 @@ public sealed class EvalCommandTests : IDisposable
         ConfigJson.Load<EvaluationRecord>(Path.Combine(outDir, EvaluationRun.JsonFile)).Metrics;
 
     [Fact]
+    public void Eval_of_a_class_conditional_model_measures_the_share_classified_as_asked()
+    {
+        var run = Path.Combine(root, "classes");
+        var config = TinyRuns.Config(steps: 2) with
+        {
+            Model = TinyRuns.Model with { NumClasses = 10 },
+            Conditioning = new Ddpm.Conditioning.ConditioningConfig { ClassNames = [.. Enumerable.Range(0, 10).Select(i => $"c{i}")] },
+        };
+        using (var training = TrainingRun.Start(run, config, TinyRuns.Data())) training.Train();
+        var extractor = TinyExtractor("tiny-features", [4, 8], 16, 1);
+        var outDir = Path.Combine(root, "eval-classes");
+        string[] args = ["eval", "--checkpoint", run, "--count", "6", "--sampler", "ddim", "--steps", "3", "--out", outDir, "--extractor", extractor,
+            "--reference-dataset", "folder", "--reference-data", ReferenceFolder()];
+        var r = CliRunner.Run([.. args, "--class", "c2", "--guidance", "2"]);
+        AssertOk(r);
+        Assert.Contains("Classified as the requested class", r.Stdout);
+        var record = ConfigJson.Load<EvaluationRecord>(Path.Combine(outDir, EvaluationRun.JsonFile));
+        Assert.Equal(("class c2, guidance 2", 2.0), (record.Classes, record.Guidance));
+        Assert.InRange(record.ClassAccuracy!.Value, 0, 1);
+        // The images in the folder were drawn for class 2 with guidance 2: other settings need another folder.
+        CliRunner.AssertOneLineError(CliRunner.Run([.. args, "--class", "c2", "--guidance", "3"]), "holds images of another");
+        CliRunner.AssertOneLineError(CliRunner.Run([.. args, "--class", "all"]), "one class or the classes in turn");
+    }
+
+    [Fact]
+    public void Class_accuracy_counts_the_most_probable_class()
+    {
+        var features = new FeatureSet(new float[4], 1, [0.7f, 0.2f, 0.1f, 0.1f, 0.1f, 0.8f, 0.3f, 0.6f, 0.1f, 0.2f, 0.3f, 0.5f], classCount: 3);
+        Assert.Equal(0.5, EvaluationRun.ClassAccuracy(features, [0, 1, 1, 0]));
+        Assert.Equal(1.0, EvaluationRun.ClassAccuracy(features, [0, 2, 1, 2]));
+    }
+
+    [Fact]
     public void Eval_samples_scores_and_resumes_with_the_same_images()
     {
         var run = TinyRun();
