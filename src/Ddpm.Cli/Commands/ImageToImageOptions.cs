@@ -35,7 +35,10 @@ internal sealed class ImageToImageOptions(string picture)
 
     public Option<int> BatchSize { get; } = new Option<int>("--batch-size") { Description = "Images per model call (does not change the images)", DefaultValueFactory = _ => 64 }.Positive();
 
-    public Option<string> Output { get; } = new("--out") { Description = "The comparison picture (PNG): one row per source", DefaultValueFactory = _ => picture };
+    /// <summary>Sources shown in the comparison picture: the first 16.</summary>
+    public const int PictureRows = 16;
+
+    public Option<string> Output { get; } = new("--out") { Description = "The comparison picture (PNG): one row per source, the first 16", DefaultValueFactory = _ => picture };
 
     public Option<string?> OutDir { get; } = new("--out-dir") { Description = "Also write every result as a PNG into this folder (for ddpm eval --images)" };
 
@@ -96,7 +99,7 @@ internal sealed class ImageToImageOptions(string picture)
     public void Write(ParseResult parse, IReadOnlyList<Tensor> columns, Tensor results, IReadOnlyDictionary<string, object?> metrics)
     {
         var count = parse.GetValue(Count);
-        var sources = (int)columns[0].shape[0];
+        var sources = Math.Min((int)columns[0].shape[0], PictureRows);
         using var scope = NewDisposeScope();
         var rows = new List<Tensor>();
         for (var i = 0; i < sources; i++)
@@ -106,7 +109,7 @@ internal sealed class ImageToImageOptions(string picture)
         }
         var path = parse.GetValue(Output)!;
         ImageGrid.SavePng(cat(rows, 0), path, new GridOptions { Columns = columns.Count + count, Scale = parse.GetValue(Scale) });
-        Console.WriteLine($"Picture: {Path.GetFullPath(path)} (one row per source: {columns.Count} reference column(s), then {count} result(s))");
+        Console.WriteLine($"Picture: {Path.GetFullPath(path)} (one row per source{(sources < columns[0].shape[0] ? $", the first {sources}" : "")}: {columns.Count} reference column(s), then {count} result(s))");
         if (parse.GetValue(OutDir) is { } directory)
         {
             var files = ImageFiles.SaveEach(results.cpu(), directory);

@@ -59,10 +59,11 @@ public sealed partial class ReadmeSnippetTests
     }
 
     [Fact]
-    public void The_readme_has_a_sampling_and_a_training_snippet()
+    public void The_readme_has_a_sampling_an_inpainting_and_a_training_snippet()
     {
         var snippets = ReadSnippets();
-        Assert.Equal(2, snippets.Count);
+        Assert.Equal(3, snippets.Count);
+        Assert.Contains(snippets, s => s.Contains("InpaintingRequest", StringComparison.Ordinal));
         Assert.Contains(snippets, s => s.Contains("DiffusionModel.Load", StringComparison.Ordinal));
         Assert.Contains(snippets, s => s.Contains("TrainingRun.Start", StringComparison.Ordinal) && s.Contains("IDataset", StringComparison.Ordinal));
     }
@@ -89,6 +90,12 @@ public sealed partial class ReadmeSnippetTests
                 // 16 Fashion-MNIST images, 28×28 at scale 2, in a 4×4 grid.
                 Assert.Equal(["garments.png"], written);
                 AssertPngSize(Path.Combine(work, "garments.png"), ImageGrid.Layout(16, 28, 28, new GridOptions { Scale = 2 }));
+            }
+            else if (code.Contains("inpainted.png", StringComparison.Ordinal))
+            {
+                // Four sources above their four completions, 28×28 at scale 2.
+                Assert.Equal(["inpainted.png"], written);
+                AssertPngSize(Path.Combine(work, "inpainted.png"), ImageGrid.Layout(8, 28, 28, new GridOptions { Columns = 4, Scale = 2 }));
             }
             else
             {
