@@ -16,7 +16,7 @@ internal sealed class ClipOption
 
     public Option<string?> Clip { get; } = new Option<string?>("--clip")
     {
-        Description = "x̂0 at each step: none, clip (clip x̂0, DDIM keeps the model's ε; default), clip-eps (clip x̂0 and recompute ε from it) or dynamic (Imagen's dynamic thresholding)",
+        Description = "x̂0 at each step of ddpm and ddim: none, clip (clip x̂0; DDIM keeps the model's ε, as diffusers; the default of ddpm), clip-eps (clip x̂0 and recompute ε from it; the default of ddim, by measurement) or dynamic (Imagen's dynamic thresholding)",
     };
 
     public Option<bool> NoClip { get; } = new("--no-clip") { Description = "Same as --clip none" };
@@ -30,8 +30,8 @@ internal sealed class ClipOption
         command.Options.Add(NoClip);
     }
 
-    /// <summary>The chosen handling (default: clip).</summary>
-    public DenoisedHandling Get(ParseResult parse)
+    /// <summary>The chosen handling, or null for the sampler's default (<see cref="Sampling.SamplerSettings.EffectiveDenoised"/>).</summary>
+    public DenoisedHandling? Get(ParseResult parse)
     {
         var name = parse.GetValue(Clip);
         if (parse.GetValue(NoClip))
@@ -39,7 +39,7 @@ internal sealed class ClipOption
             if (name is not null && name != "none") throw new ArgumentException($"--no-clip contradicts --clip {name}.");
             return DenoisedHandling.None;
         }
-        return name is null ? DenoisedHandling.Clip : Names[name];
+        return name is null ? null : Names[name];
     }
 
     /// <summary>The option value naming <paramref name="handling"/>.</summary>

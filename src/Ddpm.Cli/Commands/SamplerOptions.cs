@@ -80,5 +80,5 @@ internal sealed class SamplerOptions
 
     /// <summary>How the x̂_0 handling of <paramref name="settings"/> is named: the <c>--clip</c> value for DDPM and DDIM; the solvers integrate the raw x̂_0.</summary>
     public static string ClipName(SamplerSettings settings) =>
-        settings.Kind is SamplerKind.Ddpm or SamplerKind.Ddim ? ClipOption.NameOf(settings.Denoised) : "none (solver)";
+        settings.Kind is SamplerKind.Ddpm or SamplerKind.Ddim ? ClipOption.NameOf(settings.EffectiveDenoised) : "none (solver)";
 }

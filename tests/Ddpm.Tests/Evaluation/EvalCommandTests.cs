@@ -110,7 +110,7 @@ public sealed class EvalCommandTests : IDisposable
         Assert.True(double.IsFinite(metrics.Fid) && metrics.Fid > 0);
         var record = ConfigJson.Load<EvaluationRecord>(Path.Combine(outDir, EvaluationRun.JsonFile));
         Assert.Equal("tiny-features", record.Extractor);
-        Assert.Equal("clip", record.Clip);
+        Assert.Equal("clip-eps", record.Clip); // DDIM's default, by measurement
 
         // Interrupted run: eval.json and two images lost. The rerun keeps the others untouched and redraws the two identically.
         File.Delete(Path.Combine(outDir, EvaluationRun.JsonFile));

@@ -149,7 +149,10 @@ public class DenoisedHandlingTests : IDisposable
     [Fact]
     public void ClipDenoised_maps_onto_clip_and_none()
     {
-        Assert.Equal(DenoisedHandling.Clip, new SamplerSettings().Denoised);
+        Assert.Equal(DenoisedHandling.Clip, new SamplerSettings().EffectiveDenoised);
+        // DDIM's default is the consistent form, chosen by measurement.
+        Assert.Equal(DenoisedHandling.ClipRecomputeEps, SamplerSettings.Ddim(20).EffectiveDenoised);
+        Assert.Equal(DenoisedHandling.Clip, (SamplerSettings.Ddim(20) with { Denoised = DenoisedHandling.Clip }).EffectiveDenoised);
         Assert.Equal(DenoisedHandling.None, new SamplerSettings { ClipDenoised = false }.Denoised);
         Assert.Equal(DenoisedHandling.Clip, new DdimSamplerOptions { ClipDenoised = true }.Denoised);
         Assert.False(new DdpmSamplerOptions { Denoised = DenoisedHandling.None }.ClipDenoised);
