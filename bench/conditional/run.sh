@@ -37,7 +37,12 @@ for group in "${groups[@]}"; do
     guidance) # FID and the share classified as asked, classes in turn, at guidance 0, 1, 2 and 4; the real-data floor at N
       timed floor ddpm eval --dataset fashion-mnist --split test --count "$N" --out "$OUT/floor"
       for w in 0 1 2 4; do timed "guidance-$w" ddpm eval --checkpoint models/fashion-mnist-classes "${ddim[@]}" --guidance "$w" --out "$OUT/guidance-$w"; done
-      timed reference ddpm eval --checkpoint models/fashion-mnist "${ddim[@]}" --out "$OUT/reference" ;;
+      timed reference ddpm eval --checkpoint models/fashion-mnist "${ddim[@]}" --out "$OUT/reference"
+      mkdir -p docs/conditional
+      ddpm compare "$OUT"/guidance-{0,1,2,4} --against guidance --line "$OUT/floor" --line "$OUT/reference" \
+        --markdown docs/conditional/guidance-fid.md --plot docs/conditional/guidance-fid.png --title "Class-conditional model: FID against guidance (DDIM-100, N = $N)"
+      ddpm compare "$OUT"/guidance-{0,1,2,4} --against guidance --metric class-accuracy \
+        --markdown docs/conditional/guidance-accuracy.md --plot docs/conditional/guidance-accuracy.png --title "Samples classified as their class (N = $N)" ;;
     inpaint) # the centre (14×14) or the left half masked on the first INPAINT_N test images: RePaint against replacement
       last=$((INPAINT_N - 1))
       for mask in centre:7,7,14,14 half:0,0,14,28; do

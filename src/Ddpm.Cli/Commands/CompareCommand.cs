@@ -13,13 +13,16 @@ internal static class CompareCommand
     {
         var runs = new Argument<string[]>("evaluations") { Description = "Folders of sampled ddpm eval runs (each with eval.json)", Arity = ArgumentArity.OneOrMore };
         var lines = new Option<string[]>("--line") { Description = "An evaluation drawn as a level to reach (the real-data floor, DDPM-1000); repeatable", AllowMultipleArgumentsPerToken = true };
-        var metric = new Option<string>("--metric") { Description = "fid, kid, precision or recall", DefaultValueFactory = _ => "fid" }.OneOf("fid", "kid", "precision", "recall");
+        var metric = new Option<string>("--metric") { Description = "fid, kid, precision, recall or class-accuracy (the share of a class-conditional model's samples classified as asked)", DefaultValueFactory = _ => "fid" }
+            .OneOf("fid", "kid", "precision", "recall", "class-accuracy");
+        var against = new Option<string>("--against") { Description = "The horizontal axis: steps (a series per sampler) or guidance (a series per sampler and step count)", DefaultValueFactory = _ => "steps" }
+            .OneOf("steps", "guidance");
         var plot = new Option<string?>("--plot") { Description = "Write the chart to this PNG file" };
         var markdown = new Option<string?>("--markdown") { Description = "Write the table to this Markdown file" };
         var title = new Option<string?>("--title") { Description = "Chart title" };
-        var command = new Command("compare", "Compare ddpm eval runs: a metric against sampling steps per sampler, as a table and a chart.")
+        var command = new Command("compare", "Compare ddpm eval runs: a metric against sampling steps per sampler (or against guidance), as a table and a chart.")
         {
-            runs, lines, metric, plot, markdown, title,
+            runs, lines, metric, against, plot, markdown, title,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -32,7 +35,8 @@ internal static class CompareCommand
             var comparison = new EvaluationComparison(
                 [.. parse.GetValue(runs)!.Select(EvaluatedRun.Load)],
                 [.. (parse.GetValue(lines) ?? []).Select(EvaluatedRun.Load)],
-                Enum.Parse<QualityMetric>(parse.GetValue(metric)!, ignoreCase: true));
+                Enum.Parse<QualityMetric>(parse.GetValue(metric)!.Replace("-", "", StringComparison.Ordinal), ignoreCase: true),
+                parse.GetValue(against) == "guidance" ? ComparisonAxis.Guidance : ComparisonAxis.Steps);
             var table = comparison.Markdown();
             Console.Write(table);
             if (markdownPath is not null) File.WriteAllText(markdownPath, table);

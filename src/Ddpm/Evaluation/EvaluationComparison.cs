@@ -19,6 +19,19 @@ public enum QualityMetric
 
     /// <summary>Recall (k = 3).</summary>
     Recall,
+
+    /// <summary>The share of a class-conditional model's samples classified as the class they were drawn for.</summary>
+    ClassAccuracy,
+}
+
+/// <summary>What a comparison puts on its horizontal axis.</summary>
+public enum ComparisonAxis
+{
+    /// <summary>Sampling steps (model calls), on a log scale; a series per sampler.</summary>
+    Steps,
+
+    /// <summary>The classifier-free guidance scale; a series per sampler and step count.</summary>
+    Guidance,
 }
 
 /// <summary>One evaluation folder read back: where it is and its <c>eval.json</c>.</summary>
@@ -51,6 +64,7 @@ public sealed record EvaluatedRun(string Directory, EvaluationRecord Record)
         QualityMetric.Kid => Record.Metrics.KidMean,
         QualityMetric.Precision => Record.Metrics.Precision,
         QualityMetric.Recall => Record.Metrics.Recall,
+        QualityMetric.ClassAccuracy => Record.ClassAccuracy ?? double.NaN,
         _ => throw new ArgumentOutOfRangeException(nameof(metric)),
     };
 }
@@ -64,7 +78,8 @@ public sealed class EvaluationComparison
 {
     /// <summary>Compares <paramref name="runs"/> (sampled evaluations) with <paramref name="lines"/> (any evaluations, drawn as levels).</summary>
     /// <exception cref="ArgumentException">A run without a sampler, or evaluations at different N or against different references.</exception>
-    public EvaluationComparison(IReadOnlyList<EvaluatedRun> runs, IReadOnlyList<EvaluatedRun>? lines = null, QualityMetric metric = QualityMetric.Fid)
+    public EvaluationComparison(IReadOnlyList<EvaluatedRun> runs, IReadOnlyList<EvaluatedRun>? lines = null, QualityMetric metric = QualityMetric.Fid,
+        ComparisonAxis axis = ComparisonAxis.Steps)
     {
         ArgumentNullException.ThrowIfNull(runs);
         lines ??= [];
@@ -76,8 +91,14 @@ public sealed class EvaluationComparison
             throw new ArgumentException($"The evaluations score different numbers of images ({string.Join(", ", all.Select(r => r.Record.Metrics.GeneratedCount).Distinct())}); FID is biased by N, compare at one N.");
         if (all.Select(r => (r.Record.Reference, r.Record.ExtractorSha256)).Distinct().Count() > 1)
             throw new ArgumentException("The evaluations use different references or feature networks.");
+        if (axis == ComparisonAxis.Guidance && runs.FirstOrDefault(r => r.Record.Guidance is null) is { } unguided)
+            throw new ArgumentException($"{unguided.Directory} was not drawn from a class-conditional model: it has no guidance scale.");
+        if (metric == QualityMetric.ClassAccuracy && all.FirstOrDefault(r => r.Record.ClassAccuracy is null) is { } unclassified)
+            throw new ArgumentException($"{unclassified.Directory} has no class accuracy (not a class-conditional model's samples, or a feature network without classes).");
         Metric = metric;
-        Series = [.. runs.GroupBy(r => r.Series!).Select(g => (g.Key, (IReadOnlyList<EvaluatedRun>)[.. g.OrderBy(r => r.Record.Steps)]))];
+        Axis = axis;
+        Series = [.. runs.GroupBy(r => axis == ComparisonAxis.Steps ? r.Series! : $"{r.Series}-{r.Record.Steps}")
+            .Select(g => (g.Key, (IReadOnlyList<EvaluatedRun>)[.. g.OrderBy(X)]))];
         Lines = lines;
         Count = all[0].Record.Metrics.GeneratedCount;
         Reference = all[0].Record.Reference;
@@ -85,6 +106,16 @@ public sealed class EvaluationComparison
 
     /// <summary>The metric compared.</summary>
     public QualityMetric Metric { get; }
+
+    /// <summary>The horizontal axis.</summary>
+    public ComparisonAxis Axis { get; }
+
+    /// <summary>A run's place on the horizontal axis: its steps or its guidance scale.</summary>
+    private double X(EvaluatedRun run) => Axis == ComparisonAxis.Steps ? run.Record.Steps ?? 0 : run.Record.Guidance ?? 1;
+
+    private string Column(double x) => Axis == ComparisonAxis.Steps
+        ? string.Create(CultureInfo.InvariantCulture, $"{x:G6} steps")
+        : string.Create(CultureInfo.InvariantCulture, $"guidance {x:G6}");
 
     /// <summary>Each series (name, runs by increasing steps), in the order the runs were given.</summary>
     public IReadOnlyList<(string Name, IReadOnlyList<EvaluatedRun> Runs)> Series { get; }
@@ -104,7 +135,8 @@ public sealed class EvaluationComparison
         QualityMetric.Fid => "FID",
         QualityMetric.Kid => "KID",
         QualityMetric.Precision => "precision",
-        _ => "recall",
+        QualityMetric.Recall => "recall",
+        _ => "classified as asked",
     };
 
     private string Format(double v) => v.ToString(Metric == QualityMetric.Kid ? "F5" : Metric == QualityMetric.Fid ? "F2" : "F3", CultureInfo.InvariantCulture);
@@ -115,17 +147,17 @@ public sealed class EvaluationComparison
     /// </summary>
     public string Markdown()
     {
-        var steps = Series.SelectMany(s => s.Runs).Select(r => r.Record.Steps ?? 0).Distinct().Order().ToArray();
+        var columns = Series.SelectMany(s => s.Runs).Select(X).Distinct().Order().ToArray();
         var b = new StringBuilder();
         b.AppendLine(CultureInfo.InvariantCulture, $"{MetricName} at N = {Count} against {Reference}; sampling wall time in seconds in brackets.").AppendLine();
-        b.Append("| sampler | ").AppendJoin(" | ", steps.Select(s => $"{s} steps")).AppendLine(" |");
-        b.Append("|---|").AppendJoin("", steps.Select(_ => "---:|")).AppendLine();
+        b.Append("| sampler | ").AppendJoin(" | ", columns.Select(Column)).AppendLine(" |");
+        b.Append("|---|").AppendJoin("", columns.Select(_ => "---:|")).AppendLine();
         foreach (var (name, runs) in Series)
         {
             b.Append("| ").Append(name).Append(" |");
-            foreach (var k in steps)
+            foreach (var k in columns)
             {
-                var run = runs.FirstOrDefault(r => r.Record.Steps == k);
+                var run = runs.FirstOrDefault(r => X(r) == k);
                 b.Append(' ').Append(run is null ? "–" : Cell(run)).Append(" |");
             }
             b.AppendLine();
@@ -144,9 +176,14 @@ public sealed class EvaluationComparison
         return run.Record.SampleSeconds > 0 ? string.Create(CultureInfo.InvariantCulture, $"{value} ({run.Record.SampleSeconds:F0})") : value;
     }
 
-    /// <summary>The chart: the metric against steps (log axis), a line per series, a dashed level per line.</summary>
-    public void SavePlot(string path, string? title = null) =>
-        Plots.AgainstSteps(path, title ?? $"{MetricName} against sampling steps (N = {Count})", MetricName,
-            [.. Series.Select(s => new PlotSeries(s.Name, [.. s.Runs.Select(r => (double)(r.Record.Steps ?? 0))], [.. s.Runs.Select(r => r.Value(Metric))]))],
-            [.. Lines.Select(l => (l.Label, l.Value(Metric)))]);
+    /// <summary>The chart: the metric against steps (log axis) or guidance, a line per series, a dashed level per line.</summary>
+    public void SavePlot(string path, string? title = null)
+    {
+        PlotSeries[] series = [.. Series.Select(s => new PlotSeries(s.Name, [.. s.Runs.Select(X)], [.. s.Runs.Select(r => r.Value(Metric))]))];
+        (string, double)[] levels = [.. Lines.Select(l => (l.Label, l.Value(Metric))).Where(l => double.IsFinite(l.Item2))];
+        if (Axis == ComparisonAxis.Steps)
+            Plots.AgainstSteps(path, title ?? $"{MetricName} against sampling steps (N = {Count})", MetricName, series, levels);
+        else
+            Plots.AgainstGuidance(path, title ?? $"{MetricName} against classifier-free guidance (N = {Count})", MetricName, series, levels);
+    }
 }

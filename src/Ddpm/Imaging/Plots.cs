@@ -126,6 +126,37 @@ public static class Plots
         Save(path, title, xLabel, yLabel, series, _ => { });
 
     /// <summary>
+    /// A metric against the classifier-free guidance scale (linear axes): one line with markers per series, and a dashed
+    /// horizontal line per level (the real-data floor, an unconditional model).
+    /// </summary>
+    /// <exception cref="IOException">The file cannot be written; the message names the path.</exception>
+    public static void AgainstGuidance(string path, string title, string yLabel, PlotSeries[] series, (string Label, double Value)[] levels)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        ArgumentNullException.ThrowIfNull(levels);
+        Save(path, title, "guidance scale W (0: unconditional, 1: conditional)", yLabel, series, plot =>
+        {
+            foreach (var scatter in plot.GetPlottables<ScottPlot.Plottables.Scatter>()) scatter.MarkerSize = 7;
+            AddLevels(plot, levels, v => v, series.Length);
+            plot.ShowLegend(Edge.Right);
+        }, WideWidth);
+    }
+
+    /// <summary>A dashed horizontal line per level, coloured after the <paramref name="seriesCount"/> series, labelled with its value.</summary>
+    private static void AddLevels(Plot plot, (string Label, double Value)[] levels, Func<double, double> y, int seriesCount)
+    {
+        var palette = new ScottPlot.Palettes.Category10();
+        for (var i = 0; i < levels.Length; i++)
+        {
+            var line = plot.Add.HorizontalLine(y(levels[i].Value));
+            line.LinePattern = LinePattern.Dashed;
+            line.LineWidth = LineWidth;
+            line.Color = palette.GetColor(seriesCount + i);
+            line.LegendText = string.Create(CultureInfo.InvariantCulture, $"{levels[i].Label} ({levels[i].Value:G4})");
+        }
+    }
+
+    /// <summary>
     /// A metric against sampling steps: one line with markers per series over a log-scaled step axis (labelled with the
     /// step counts), and a dashed horizontal line per level (e.g. the real-data floor, or the full chain to reach).
     /// </summary>
@@ -147,15 +178,7 @@ public static class Plots
         {
             if (logY) UseLogTicks(plot, values.Min(), values.Max());
             foreach (var scatter in plot.GetPlottables<ScottPlot.Plottables.Scatter>()) scatter.MarkerSize = 7;
-            var palette = new ScottPlot.Palettes.Category10();
-            for (var i = 0; i < levels.Length; i++)
-            {
-                var line = plot.Add.HorizontalLine(y(levels[i].Value));
-                line.LinePattern = LinePattern.Dashed;
-                line.LineWidth = LineWidth;
-                line.Color = palette.GetColor(series.Length + i);
-                line.LegendText = string.Create(CultureInfo.InvariantCulture, $"{levels[i].Label} ({levels[i].Value:G4})");
-            }
+            AddLevels(plot, levels, y, series.Length);
             var ticks = new ScottPlot.TickGenerators.NumericManual();
             foreach (var step in steps) ticks.AddMajor(Math.Log10(step), step.ToString("G6", CultureInfo.InvariantCulture));
             plot.Axes.Bottom.TickGenerator = ticks;

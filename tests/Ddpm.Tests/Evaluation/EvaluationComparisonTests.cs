@@ -53,6 +53,32 @@ public sealed class EvaluationComparisonTests : IDisposable
     }
 
     [Fact]
+    public void Guided_runs_compare_against_the_guidance_scale_with_their_class_accuracy()
+    {
+        string Guided(string name, double w, double fid, double accuracy)
+        {
+            var dir = Eval(name, "DDIM", 100, fid, "clip-eps");
+            var path = Path.Combine(dir, EvaluationRun.JsonFile);
+            ConfigJson.Save(ConfigJson.Load<EvaluationRecord>(path) with { Guidance = w, ClassAccuracy = accuracy }, path);
+            return dir;
+        }
+        var runs = new[] { Guided("w2", 2, 6, 0.97), Guided("w0", 0, 9, 0.6), Guided("w1", 1, 5, 0.9) }.Select(EvaluatedRun.Load).ToList();
+        var unconditional = EvaluatedRun.Load(Eval("plain", "DDIM", 100, 7, "clip-eps"));
+        var fid = new EvaluationComparison(runs, [unconditional], QualityMetric.Fid, ComparisonAxis.Guidance);
+        Assert.Equal(["DDIM, x̂0 clip-eps-100"], fid.Series.Select(s => s.Name));
+        Assert.Contains("| DDIM, x̂0 clip-eps-100 | 9.00 (12) | 5.00 (12) | 6.00 (12) |", fid.Markdown().Split('\n'));
+        Assert.Contains("| sampler | guidance 0 | guidance 1 | guidance 2 |", fid.Markdown().Split('\n'));
+        var png = Path.Combine(temp.Path, "guidance.png");
+        fid.SavePlot(png);
+        Assert.True(new FileInfo(png).Length > 1000);
+        var accuracy = new EvaluationComparison(runs, [], QualityMetric.ClassAccuracy, ComparisonAxis.Guidance);
+        Assert.Contains("| DDIM, x̂0 clip-eps-100 | 0.600 (12) | 0.900 (12) | 0.970 (12) |", accuracy.Markdown().Split('\n'));
+        // An unconditional run has neither a guidance scale nor a class accuracy.
+        Assert.Throws<ArgumentException>(() => new EvaluationComparison([unconditional], [], QualityMetric.Fid, ComparisonAxis.Guidance));
+        Assert.Throws<ArgumentException>(() => new EvaluationComparison(runs, [unconditional], QualityMetric.ClassAccuracy, ComparisonAxis.Guidance));
+    }
+
+    [Fact]
     public void Different_n_or_references_or_a_real_data_run_are_refused()
     {
         var a = EvaluatedRun.Load(Eval("a", "DDIM", 10, 5));
