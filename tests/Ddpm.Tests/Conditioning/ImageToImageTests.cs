@@ -83,6 +83,28 @@ public class ImageToImageTests
     }
 
     [Fact]
+    public void Inpainting_sdedit_and_conditioning_images_leave_no_tensors_behind()
+    {
+        using var d = new GaussianDiffusion(Chain);
+        using var network = new UNet(TinyRuns.Model with { ConditionChannels = 1 }, 3);
+        network.eval();
+        using var sampler = new DdpmSampler(d, new DdpmSamplerOptions { Steps = 8 });
+        var pipeline = new SamplingPipeline((x, t, c) => network.ForwardConditioned(x, t, c.Labels, c.Image), sampler, d);
+        using var known = Images(7);
+        using var mask = CentreMask();
+        using var condition = Images(8);
+        SampleRequest[] requests =
+        [
+            new(3, 1, 8, 8, Seed: 1, BatchSize: 2) { ConditionImage = condition, Inpainting = new InpaintingRequest(known, mask) { JumpLength = 2, Resample = 3 } },
+            new(3, 1, 8, 8, Seed: 1, BatchSize: 2) { ConditionImage = condition, Start = known, StartTimestep = 60 },
+        ];
+        foreach (var request in requests) pipeline.Generate(request).Dispose(); // schedule tensors are made on first use
+        var before = LiveTensors.Count;
+        foreach (var request in requests) pipeline.Generate(request).Dispose();
+        Assert.Equal(before, LiveTensors.Count);
+    }
+
+    [Fact]
     public void Inpainting_requests_are_checked()
     {
         using var scope = NewDisposeScope();
