@@ -67,7 +67,6 @@ public static partial class DiffusersLayout
         reader.Require("center_input_sample", false, false);
         reader.Require("add_attention", true, true);
         reader.Require("class_embed_type", null, null);
-        reader.Require("num_class_embeds", null, null);
         // The paper's sinusoids: exp(−log(10000)·i/(half − 1)), sin before cos, which diffusers writes as freq_shift 1, no flip.
         reader.Require("freq_shift", 1L, 0L);
         reader.Require("flip_sin_to_cos", false, true);
@@ -123,10 +122,17 @@ public static partial class DiffusersLayout
             if (attended.Any(c => c != headDim))
                 throw reader.Unsupported("attention_head_dim", headDim.Value.ToString(CultureInfo.InvariantCulture), "Ddpm's attention has one head over all channels (null)");
         }
+        // A class embedding's last row is the null class of classifier-free guidance, as Ddpm and DiT keep it.
+        var classEmbeddings = reader.NullableLong("num_class_embeds", null);
+        if (classEmbeddings is < 2)
+            throw reader.Unsupported("num_class_embeds", classEmbeddings.Value.ToString(CultureInfo.InvariantCulture), "Ddpm needs at least one class and the null class");
+        var conditionChannels = (int)(reader.NullableLong(ConditionChannelsKey, 0) ?? 0);
         var result = new UNetConfig
         {
+            NumClasses = classEmbeddings is { } n ? (int)n - 1 : 0,
+            ConditionChannels = conditionChannels,
             ImageSize = size,
-            InChannels = (int)reader.Long("in_channels", 3),
+            InChannels = (int)reader.Long("in_channels", 3) - conditionChannels,
             OutChannels = (int)reader.Long("out_channels", 3),
             BaseChannels = baseChannels,
             ChannelMultipliers = widths.Select(w => w / baseChannels).ToArray(),
@@ -196,11 +202,11 @@ public static partial class DiffusersLayout
     {
         var levels = config.ChannelMultipliers.Count;
         var attends = Enumerable.Range(0, levels).Select(l => config.AttentionResolutions.Contains(config.ImageSize >> l)).ToArray();
-        return new JsonObject
+        var json = new JsonObject
         {
             ["_class_name"] = "UNet2DModel",
             ["sample_size"] = config.ImageSize,
-            ["in_channels"] = config.InChannels,
+            ["in_channels"] = config.InChannels + config.ConditionChannels,
             ["out_channels"] = config.OutChannels,
             ["center_input_sample"] = false,
             ["time_embedding_type"] = "positional",
@@ -225,9 +231,19 @@ public static partial class DiffusersLayout
             ["resnet_time_scale_shift"] = "default",
             ["add_attention"] = true,
             ["class_embed_type"] = null,
-            ["num_class_embeds"] = null,
+            ["num_class_embeds"] = config.NumClasses > 0 ? config.NumClasses + 1 : null,
         };
+        // diffusers concatenates a conditioning image to the sample itself (in_channels counts both); the key tells a
+        // Ddpm import how many of the input channels it takes. diffusers ignores keys it does not know.
+        if (config.ConditionChannels > 0) json[ConditionChannelsKey] = config.ConditionChannels;
+        return json;
     }
+
+    /// <summary>The config.json key under which an export records the input channels a conditioning image takes.</summary>
+    public const string ConditionChannelsKey = "ddpm_condition_channels";
+
+    /// <summary>The config.json key under which an export records its conditioning (class names, task, scale).</summary>
+    public const string ConditioningKey = "ddpm_conditioning";
 
     /// <summary>The <c>DDPMScheduler</c> scheduler_config.json of <paramref name="diffusion"/>.</summary>
     public static JsonObject WriteSchedulerConfig(DiffusionConfig diffusion, bool clipSample = true)
@@ -293,6 +309,7 @@ public static partial class DiffusersLayout
         if (key.StartsWith("temb.dense.1.", StringComparison.Ordinal)) return "time_embedding.linear_2." + key["temb.dense.1.".Length..];
         if (key.StartsWith("norm_out.", StringComparison.Ordinal)) return "conv_norm_out." + key["norm_out.".Length..];
         if (key.StartsWith("conv_in.", StringComparison.Ordinal) || key.StartsWith("conv_out.", StringComparison.Ordinal)) return key;
+        if (key.StartsWith(UNet.LabelEmbeddingKey + ".", StringComparison.Ordinal)) return "class_embedding." + key[(UNet.LabelEmbeddingKey.Length + 1)..];
         return null;
     }
 

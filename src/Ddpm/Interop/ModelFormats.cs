@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ddpm.Checkpoints;
+using Ddpm.Conditioning;
 using Ddpm.Diffusion;
 using Ddpm.Imaging;
 using Ddpm.Models;
@@ -83,6 +85,8 @@ public static class ModelFormats
         {
             case WeightsLayout.Pesser:
             {
+                if (config.Model.NumClasses > 0 || config.Model.ConditionChannels > 0)
+                    throw new NotSupportedException("the official model's layout has no class embedding or conditioning image: export a conditional model as ddpm or diffusers.");
                 var file = Directory.Exists(target) || !Path.HasExtension(target) ? Path.Combine(target, "model.ckpt") : target;
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
                 TorchPickle.Save(own, file);
@@ -98,7 +102,10 @@ public static class ModelFormats
                     var name = DiffusersLayout.ToDiffusersKey(key, levels) ?? throw new InvalidOperationException($"no diffusers name for '{key}'.");
                     converted[name] = DiffusersLayout.IsAttentionProjectionWeight(key) ? tensor.flatten(1) : tensor;
                 }
-                WriteJson(DiffusersLayout.WriteUNetConfig(config.Model), Path.Combine(target, DiffusersLayout.ConfigFile));
+                var unet = DiffusersLayout.WriteUNetConfig(config.Model);
+                if (config.Model.NumClasses > 0 || config.Model.ConditionChannels > 0)
+                    unet[DiffusersLayout.ConditioningKey] = JsonNode.Parse(ConfigJson.Serialize(config.Conditioning));
+                WriteJson(unet, Path.Combine(target, DiffusersLayout.ConfigFile));
                 WriteJson(DiffusersLayout.WriteSchedulerConfig(config.Diffusion), Path.Combine(target, DiffusersLayout.SchedulerFile));
                 Safetensors.SaveStateDict(Path.Combine(target, DiffusersLayout.WeightsFiles[0]), converted.ToDictionary(p => p.Key, p => p.Value.contiguous()));
                 return target;
@@ -148,7 +155,12 @@ public static class ModelFormats
     private static ImportedModel ImportDiffusers(string path, ImportOptions options)
     {
         var folder = DiffusersLayout.FindUNetFolder(path)!;
-        var unetConfig = DiffusersLayout.ReadUNetConfig(ReadJson(Path.Combine(folder, DiffusersLayout.ConfigFile)), options.ImageSize);
+        var unetJson = ReadJson(Path.Combine(folder, DiffusersLayout.ConfigFile));
+        var unetConfig = DiffusersLayout.ReadUNetConfig(unetJson, options.ImageSize);
+        // A Ddpm export records its conditioning; other class-conditional models get their classes' numbers as names.
+        var conditioning = unetJson[DiffusersLayout.ConditioningKey] is { } saved
+            ? JsonSerializer.Deserialize<ConditioningConfig>(saved.ToJsonString(), ConfigJson.Options) ?? new ConditioningConfig()
+            : new ConditioningConfig { ClassNames = [.. Enumerable.Range(0, unetConfig.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture))] };
         var schedulerPath = DiffusersLayout.FindSchedulerConfig(folder);
         var (diffusion, clip) = schedulerPath is null ? (new DiffusionConfig(), true) : DiffusersLayout.ReadSchedulerConfig(ReadJson(schedulerPath));
         var weightsPath = DiffusersLayout.WeightsFiles.Select(f => Path.Combine(folder, f)).First(File.Exists);
@@ -182,7 +194,7 @@ public static class ModelFormats
         {
             foreach (var t in raw.Values) t.Dispose();
         }
-        var run = new RunConfig { Model = unetConfig, Diffusion = diffusion, Data = new DataConfig { Dataset = "unknown" } };
+        var run = new RunConfig { Model = unetConfig, Diffusion = diffusion, Data = new DataConfig { Dataset = "unknown" }, Conditioning = conditioning };
         return new ImportedModel(WeightsLayout.Diffusers, run, network, Path.GetFullPath(folder), clip);
     }
 

@@ -158,6 +158,37 @@ public sealed class InteropTests(ITestOutputHelper output) : IDisposable
         Assert.True(Same.Bytes(expected, third));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_conditional_model_round_trips_through_diffusers_and_is_refused_by_the_official_layout(bool superResolution)
+    {
+        var config = TinyRuns.Config() with
+        {
+            Model = superResolution ? TinyRuns.Model with { ConditionChannels = 1 } : TinyRuns.Model with { NumClasses = 3 },
+            Conditioning = superResolution
+                ? new Ddpm.Conditioning.ConditioningConfig { Task = Ddpm.Conditioning.ConditioningTask.SuperResolution, Scale = 2 }
+                : new Ddpm.Conditioning.ConditioningConfig { ClassNames = ["a", "b", "c"], LabelDropout = 0.2 },
+        };
+        using var network = RandomNetwork(config.Model);
+        var written = ModelFormats.Export(network, config, WeightsLayout.Diffusers, Path.Combine(root, "conditional"));
+        var json = File.ReadAllText(Path.Combine(written, DiffusersLayout.ConfigFile));
+        // diffusers' own keys: the class embedding (with the null class) and every input channel.
+        Assert.Contains(superResolution ? "\"in_channels\": 2" : "\"num_class_embeds\": 4", json);
+        using var loaded = DiffusionModel.Load(written);
+        Assert.Equal(config.Conditioning, loaded.Config.Conditioning with { ClassNames = config.Conditioning.ClassNames });
+        Assert.Equal(config.Conditioning.ClassNames, loaded.Config.Conditioning.ClassNames);
+        using var noGrad = no_grad();
+        using var x = randn([2, 1, 8, 8], generator: new Generator(5));
+        using var t = tensor(new long[] { 0, 99 });
+        using var labels = superResolution ? null : tensor(new long[] { 2, -1 });
+        using var condition = superResolution ? randn([2, 1, 8, 8], generator: new Generator(6)) : null;
+        using var expected = network.ForwardConditioned(x, t, labels, condition);
+        using var actual = loaded.Network.ForwardConditioned(x, t, labels, condition);
+        Assert.True(Same.Bytes(expected, actual));
+        Assert.Throws<NotSupportedException>(() => ModelFormats.Export(network, config, WeightsLayout.Pesser, Path.Combine(root, "conditional.ckpt")));
+    }
+
     [Fact]
     public void The_tool_exports_a_run_as_a_ckpt_and_samples_from_it()
     {
