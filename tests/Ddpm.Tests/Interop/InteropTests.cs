@@ -158,6 +158,38 @@ public sealed class InteropTests(ITestOutputHelper output) : IDisposable
         Assert.True(Same.Bytes(expected, third));
     }
 
+    [Fact]
+    public void A_class_conditional_diffusers_model_matches_diffusers_with_its_last_class_as_the_null_class()
+    {
+        using var model = DiffusionModel.Load(Path.Combine(Fixtures, "diffusers-classes"));
+        Assert.Equal(3, model.Config.Model.NumClasses);
+        Assert.Equal(["0", "1", "2"], model.ClassNames);
+        var io = Safetensors.LoadStateDict(Path.Combine(Fixtures, "diffusers-classes-io.safetensors"));
+        using var noGrad = no_grad();
+        // diffusers' class 3 is the last embedding row: Ddpm's null class, −1.
+        using var labels = where(io["labels"].eq(3), full_like(io["labels"], -1), io["labels"]);
+        using var predicted = model.Network.ForwardConditioned(io["x"], io["t"], labels);
+        var difference = (predicted - io["out"]).abs().max().item<float>();
+        output.WriteLine($"diffusers-classes: max |Ddpm − diffusers| = {difference:E2}");
+        Assert.True(difference <= Parity, $"max abs difference {difference:E3} > {Parity:E0}");
+        foreach (var t in io.Values) t.Dispose();
+    }
+
+    [Fact]
+    public void A_diffusers_model_with_a_conditioning_image_matches_diffusers_on_the_concatenated_input()
+    {
+        using var model = DiffusionModel.Load(Path.Combine(Fixtures, "diffusers-sr"));
+        Assert.Equal((1, 1), (model.Config.Model.InChannels, model.Config.Model.ConditionChannels));
+        Assert.Equal((Ddpm.Conditioning.ConditioningTask.SuperResolution, 2), (model.Config.Conditioning.Task, model.Config.Conditioning.Scale));
+        var io = Safetensors.LoadStateDict(Path.Combine(Fixtures, "diffusers-sr-io.safetensors"));
+        using var noGrad = no_grad();
+        using var predicted = model.Network.ForwardConditioned(io["x"], io["t"], condition: io["condition"]);
+        var difference = (predicted - io["out"]).abs().max().item<float>();
+        output.WriteLine($"diffusers-sr: max |Ddpm − diffusers| = {difference:E2}");
+        Assert.True(difference <= Parity, $"max abs difference {difference:E3} > {Parity:E0}");
+        foreach (var t in io.Values) t.Dispose();
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
