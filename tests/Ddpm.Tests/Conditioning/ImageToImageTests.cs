@@ -35,11 +35,13 @@ public class ImageToImageTests
     [Fact]
     public void The_RePaint_walk_is_diffusers_schedule()
     {
-        // diffusers' RePaintScheduler.set_timesteps(5, jump_length=2, jump_n_sample=2), divided by its stride.
+        // diffusers' RePaintScheduler(num_train_timesteps=1000).set_timesteps(5, jump_length=2, jump_n_sample=2).timesteps
+        // divided by its stride of 200, as diffusers printed it.
         Assert.Equal([4, 3, 2, 3, 4, 3, 2, 1, 0, 1, 2, 1, 0], RePaintSchedule.Walk(5, 2, 2));
         Assert.Equal([3, 2, 1, 0], RePaintSchedule.Walk(4, 10, 1));
         // r passes over every stretch of j steps below K − j: K + (r − 1)·j·⌈(K − j)/j⌉ model calls plus as many jumps back.
-        // Nine jump points below 90, each jumped back from r − 1 = 9 times by j = 10 steps and walked down again.
+        // Nine jump points below 90, each jumped back from r − 1 = 9 times by j = 10 steps and walked down again (diffusers'
+        // set_timesteps(100, 10, 10) has these 1720 entries too).
         var walk = RePaintSchedule.Walk(100, 10, 10);
         Assert.Equal(100 + 2 * 9 * 9 * 10, walk.Count);
         Assert.Equal(100 + 9 * 9 * 10, ModelCalls(walk, 100));
