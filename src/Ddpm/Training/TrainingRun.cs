@@ -209,7 +209,8 @@ public sealed class TrainingRun : IDisposable
         var model = Trainer.Config.Model;
         using var images = DrawSamples(training.SampleCount);
         var path = Path.Combine(SamplesDirectory, $"{CheckpointFiles.StepFolder(Trainer.Step)}.png");
-        ImageGrid.SavePng(images, path, new GridOptions { Scale = model.ImageSize < 64 ? 2 : 1 });
+        // A class-conditional model's grid has a column per class (image i is of class i mod K).
+        ImageGrid.SavePng(images, path, new GridOptions { Scale = model.ImageSize < 64 ? 2 : 1, Columns = model.NumClasses > 0 ? model.NumClasses : null });
         progress?.Report(new TrainingEvent(TrainingPhase.SamplesWritten, Trainer.Step, training.Steps, last, path));
         return path;
     }
