@@ -228,7 +228,9 @@ public sealed class SamplingPipeline
             var walk = request.Inpainting is { } inpainting
                 ? RePaintSchedule.Walk(count, inpainting.JumpLength, inpainting.Resample)
                 : Enumerable.Range(0, count).Reverse().ToArray();
-            var calls = walk.Count;
+            // Progress counts the walk's entries: model calls, and RePaint's jumps back.
+            var entries = walk.Count;
+            var entry = 0;
             var level = count - 1;
             var call = 0;
             foreach (var k in walk)
@@ -261,7 +263,8 @@ public sealed class SamplingPipeline
                     x = next.MoveToOuterDisposeScope();
                 }
                 CpuTuning.EndStep();
-                progress?.Report(new SamplingProgress(batch, batches, Math.Min(call, calls), calls, first + (call == calls ? size : 0), request.Count));
+                entry++;
+                progress?.Report(new SamplingProgress(batch, batches, entry, entries, first + (entry == entries ? size : 0), request.Count));
             }
             return x;
         }

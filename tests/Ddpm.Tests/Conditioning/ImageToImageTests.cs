@@ -79,9 +79,20 @@ public class ImageToImageTests
         var calls = 0;
         ConditionalModel oracle = (xt, t, c) => { calls++; return Oracle(d, x0)(xt, t, c); };
         var pipeline = new SamplingPipeline(oracle, sampler, d);
-        var result = pipeline.Generate(new SampleRequest(3, 1, 8, 8, Seed: 1) { Inpainting = new InpaintingRequest(known, CentreMask()) { JumpLength = 4, Resample = 3 } });
+        var progress = new Reports();
+        var result = pipeline.Generate(new SampleRequest(3, 1, 8, 8, Seed: 1) { Inpainting = new InpaintingRequest(known, CentreMask()) { JumpLength = 4, Resample = 3 } }, progress);
         Assert.True(result.allclose(x0, rtol: 0, atol: 1e-3), $"max error {(result - x0).abs().max().item<float>()}");
         Assert.Equal(ModelCalls(RePaintSchedule.Walk(20, 4, 3), 20), calls);
+        // Progress goes through every entry of the walk, jumps back included, and ends complete.
+        Assert.Equal(RePaintSchedule.Walk(20, 4, 3).Count, progress.All.Count);
+        Assert.Equal((1.0, 3), (progress.All[^1].Fraction, progress.All[^1].ImagesDone));
+    }
+
+    private sealed class Reports : IProgress<SamplingProgress>
+    {
+        public List<SamplingProgress> All { get; } = [];
+
+        public void Report(SamplingProgress value) => All.Add(value);
     }
 
     [Fact]
