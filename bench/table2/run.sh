@@ -173,6 +173,10 @@ report() {
     echo "Final loss: the mean of the last 100 steps' training loss, in each objective's own units (kl: bits/dim;"
     echo "simple: mean squared error of the network's target; hybrid: the MSE plus λ·T times the bound term)."
     echo
+    echo "DDIM uses only the mean a model predicts, so the FID column compares the means the objectives train (a learned"
+    echo "variance acts on it through training alone); the NLL uses each model's own variance. Rows marked diverged stopped"
+    echo "with a non-finite loss (\`ddpm train\` keeps the last checkpoint and exits with one line)."
+    echo
     echo "| objective | prior L_T | diffusion Σ L_t-1 | decoder L_0 | precision | recall |"
     echo "|---|---:|---:|---:|---:|---:|"
     for spec in "${rows[@]}" "$reference_row"; do
