@@ -36,6 +36,13 @@ internal static class InfoCommand
             var d = config.Diffusion;
             Row("diffusion", string.Create(CultureInfo.InvariantCulture,
                 $"{d.Schedule.Kind} β {d.Schedule.BetaStart}→{d.Schedule.BetaEnd}, T = {d.Schedule.Timesteps}, predicts {d.MeanType}, variance {d.VarianceType}"));
+            if (m.NumClasses > 0)
+            {
+                Row("conditioning", string.Create(CultureInfo.InvariantCulture,
+                    $"{m.NumClasses} classes ({string.Join(", ", config.Conditioning.ClassNames)}), label dropout {config.Conditioning.LabelDropout}"));
+            }
+            if (config.Conditioning.Task == Ddpm.Conditioning.ConditioningTask.SuperResolution)
+                Row("conditioning", string.Create(CultureInfo.InvariantCulture, $"super-resolution ×{config.Conditioning.Scale} ({m.ImageSize / config.Conditioning.Scale}×{m.ImageSize / config.Conditioning.Scale} → {m.ImageSize}×{m.ImageSize})"));
             Row("data set", $"{config.Data.Dataset}{(config.Data.Path is null ? "" : " at " + config.Data.Path)}{(config.Data.Images > 0 ? $", {config.Data.Images:N0} images" : "")}");
             var t = config.Training;
             Row("training", string.Create(CultureInfo.InvariantCulture,

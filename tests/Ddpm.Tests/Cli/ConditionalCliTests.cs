@@ -41,6 +41,7 @@ public sealed class ConditionalCliTests : IDisposable
         var config = RunConfig.Load(Path.Combine(run, CheckpointFiles.Config));
         Assert.Equal(["boots", "shirts"], config.Conditioning.ClassNames);
         Assert.Equal((2, 0.2), (config.Model.NumClasses, config.Conditioning.LabelDropout));
+        Assert.Contains("2 classes (boots, shirts), label dropout 0.2", CliRunner.Run("info", run).Stdout);
         // The grid written at the end of training draws the classes in turn.
         Assert.Single(Directory.GetFiles(Path.Combine(run, "samples"), "*.png"));
 
