@@ -45,6 +45,7 @@ for group in "${groups[@]}"; do
         --markdown docs/conditional/guidance-accuracy.md --plot docs/conditional/guidance-accuracy.png --title "Samples classified as their class (N = $N)" ;;
     inpaint) # the centre (14×14) or the left half masked on the first INPAINT_N test images: RePaint against replacement
       last=$((INPAINT_N - 1))
+      timed "sources-$INPAINT_N" ddpm eval --dataset fashion-mnist --split test --count "$INPAINT_N" --reference test --out "$OUT/sources-$INPAINT_N"
       for mask in centre:7,7,14,14 half:0,0,14,28; do
         name="${mask%%:*}" box="${mask#*:}"
         for method in repaint:5 replace:1; do
