@@ -139,8 +139,48 @@ reference() {
   write_result reference "$RUNS/reference" null null $times 6800
 }
 
+# each_row FUNCTION: calls FUNCTION for every row and the reference, with name, options, label, paper_fid, paper_nll and
+# json (the row's results file) set.
+each_row() {
+  local spec name options label paper_fid paper_nll json
+  for spec in "${rows[@]}" "$reference_row"; do
+    IFS='|' read -r name options label paper_fid paper_nll <<< "$spec"
+    json="$RESULTS/$name.json"
+    "$1"
+  done
+}
+
+# The main table's line of a row: its figures, "not run yet" or "diverged".
+results_row() {
+  local shown="\`$options\`"; [ -z "$options" ] && shown="–"
+  if [ ! -e "$json" ]; then
+    echo "| $label | $shown | not run yet | | | | $paper_fid | $paper_nll |"
+  elif [ "$(field "$json" status)" = diverged ]; then
+    echo "| $label | $shown | **diverged**: $(field "$json" message) | | | | $paper_fid | $paper_nll |"
+  else
+    local train="–" loss="–" seconds
+    seconds=$(field "$json" train_seconds); [ "$seconds" != null ] && train=$(awk -v s="$seconds" 'BEGIN { printf "%.1f", s / 60 }')
+    [ "$(field "$json" final_loss)" != null ] && loss=$(printf '%.4f' "$(field "$json" final_loss)")
+    printf '| %s | %s | %.2f ± %.2f | %.2f | %s | %s | %s | %s |\n' "$label" "$shown" "$(field "$json" nll_bits_per_dim)" \
+      "$(field "$json" nll_standard_error)" "$(field "$json" fid)" "$loss" "$train" "$paper_fid" "$paper_nll"
+  fi
+}
+
+# The bound's parts, precision and recall of a finished row.
+parts_row() {
+  [ -e "$json" ] && [ "$(field "$json" status)" = finished ] || return 0
+  printf '| %s | %s | %.4f | %.4f | %.3f | %.3f |\n' "$label" "$(field "$json" nll_prior)" "$(field "$json" nll_diffusion)" \
+    "$(field "$json" nll_decoder)" "$(field "$json" precision)" "$(field "$json" recall)"
+}
+
+# A row's sample grid, when it has one.
+samples_row() {
+  [ -e "$RESULTS/$name.png" ] || return 0
+  printf '%s\n\n![%s](table2/%s.png)\n\n' "**$label**" "$name" "$name"
+}
+
 report() {
-  local out="${REPORT:-docs/table2.md}" spec name options label paper_fid paper_nll json
+  local out="${REPORT:-docs/table2.md}"
   local floor_fid="–"; [ -e "$RESULTS/floor.json" ] && floor_fid=$(printf '%.2f' "$(field "$RESULTS/floor.json" fid)")
   {
     echo "# Table 2 in miniature"
@@ -153,22 +193,7 @@ report() {
     echo
     echo "| objective | \`ddpm train\` options | NLL (bits/dim) | FID | final loss | train (min) | paper FID | paper NLL |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|"
-    for spec in "${rows[@]}" "$reference_row"; do
-      IFS='|' read -r name options label paper_fid paper_nll <<< "$spec"
-      json="$RESULTS/$name.json"
-      local shown="\`$options\`"; [ -z "$options" ] && shown="–"
-      if [ ! -e "$json" ]; then
-        echo "| $label | $shown | not run yet | | | | $paper_fid | $paper_nll |"
-      elif [ "$(field "$json" status)" = diverged ]; then
-        echo "| $label | $shown | **diverged**: $(field "$json" message) | | | | $paper_fid | $paper_nll |"
-      else
-        local train="–" loss="–" seconds
-        seconds=$(field "$json" train_seconds); [ "$seconds" != null ] && train=$(awk -v s="$seconds" 'BEGIN { printf "%.1f", s / 60 }')
-        [ "$(field "$json" final_loss)" != null ] && loss=$(printf '%.4f' "$(field "$json" final_loss)")
-        printf '| %s | %s | %.2f ± %.2f | %.2f | %s | %s | %s | %s |\n' "$label" "$shown" "$(field "$json" nll_bits_per_dim)" \
-          "$(field "$json" nll_standard_error)" "$(field "$json" fid)" "$loss" "$train" "$paper_fid" "$paper_nll"
-      fi
-    done
+    each_row results_row
     echo
     echo "Final loss: the mean of the last 100 steps' training loss, in each objective's own units (kl: bits/dim;"
     echo "simple: mean squared error of the network's target; hybrid: the MSE plus λ·T times the bound term)."
@@ -179,20 +204,11 @@ report() {
     echo
     echo "| objective | prior L_T | diffusion Σ L_t-1 | decoder L_0 | precision | recall |"
     echo "|---|---:|---:|---:|---:|---:|"
-    for spec in "${rows[@]}" "$reference_row"; do
-      IFS='|' read -r name options label _ _ <<< "$spec"
-      json="$RESULTS/$name.json"
-      [ -e "$json" ] && [ "$(field "$json" status)" = finished ] || continue
-      printf '| %s | %s | %.4f | %.4f | %.3f | %.3f |\n' "$label" "$(field "$json" nll_prior)" "$(field "$json" nll_diffusion)" \
-        "$(field "$json" nll_decoder)" "$(field "$json" precision)" "$(field "$json" recall)"
-    done
+    each_row parts_row
     echo
     echo "## Samples (DDIM-100, clip-eps, seed $SEED)"
     echo
-    for spec in "${rows[@]}" "$reference_row"; do
-      IFS='|' read -r name options label _ _ <<< "$spec"
-      [ -e "$RESULTS/$name.png" ] && printf '%s\n\n![%s](table2/%s.png)\n\n' "**$label**" "$name" "$name"
-    done
+    each_row samples_row
     echo "## Reproduce"
     echo
     echo '```bash'
