@@ -56,13 +56,14 @@ internal sealed class ConditioningOptions
     {
         if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var index))
         {
-            if (index < 0 || index >= classNames.Count)
-                throw new ArgumentException($"--class {text} is not a class of this model: give 0..{classNames.Count - 1}, a name ({string.Join(", ", classNames)}) or all.");
-            return index;
+            if (index >= 0 && index < classNames.Count) return index;
         }
-        for (var i = 0; i < classNames.Count; i++)
+        else
         {
-            if (string.Equals(classNames[i], text, StringComparison.OrdinalIgnoreCase)) return i;
+            for (var i = 0; i < classNames.Count; i++)
+            {
+                if (string.Equals(classNames[i], text, StringComparison.OrdinalIgnoreCase)) return i;
+            }
         }
         throw new ArgumentException($"--class {text} is not a class of this model: give 0..{classNames.Count - 1}, a name ({string.Join(", ", classNames)}) or all.");
     }

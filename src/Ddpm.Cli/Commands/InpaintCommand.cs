@@ -41,8 +41,8 @@ internal static class InpaintCommand
             var known = ImageToImageOptions.PerResult(sources.Images, count);
             var inpainting = new InpaintingRequest(known, regionMask) { JumpLength = parse.GetValue(jump), Resample = parse.GetValue(resample) };
             var request = shared.Request(parse, model, sources.Count) with { Inpainting = inpainting };
-            var calls = inpainting.Resample == 1 ? settings.StepCount(model.Diffusion.Timesteps)
-                : CountCalls(RePaintSchedule.Walk(settings.StepCount(model.Diffusion.Timesteps), inpainting.JumpLength, inpainting.Resample), settings.StepCount(model.Diffusion.Timesteps));
+            var steps = settings.StepCount(model.Diffusion.Timesteps);
+            var calls = RePaintSchedule.ModelCalls(RePaintSchedule.Walk(steps, inpainting.JumpLength, inpainting.Resample), steps);
             var fraction = regionMask.mean().item<float>();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Inpainting {fraction:P0} of {sources.Count} image(s) × {count} with {settings.DisplayName}, {(inpainting.Resample == 1 ? "replacement" : $"RePaint j = {inpainting.JumpLength}, r = {inpainting.Resample}")} ({calls} model calls each) from {model.CheckpointDirectory}"));
@@ -58,7 +58,7 @@ internal static class InpaintCommand
                 ["images"] = sources.Count,
                 ["results_per_image"] = count,
                 ["sampler"] = settings.DisplayName,
-                ["steps"] = settings.StepCount(model.Diffusion.Timesteps),
+                ["steps"] = steps,
                 ["jump_length"] = inpainting.JumpLength,
                 ["resample"] = inpainting.Resample,
                 ["model_calls_per_image"] = calls,
@@ -70,9 +70,6 @@ internal static class InpaintCommand
         }));
         return command;
     }
-
-    /// <summary>The model calls of a RePaint walk over <paramref name="positions"/> positions (its steps down).</summary>
-    public static int CountCalls(IReadOnlyList<int> walk, int positions) => walk.Zip(walk.Prepend(positions)).Count(p => p.First < p.Second);
 
     /// <summary>A mask image: 1 where its grey value is above mid-grey. It must be <paramref name="size"/> × <paramref name="size"/>.</summary>
     private static Tensor LoadMask(string path, int size)

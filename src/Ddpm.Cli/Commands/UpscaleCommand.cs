@@ -109,19 +109,12 @@ internal static class UpscaleCommand
         return command;
     }
 
-    /// <summary>The share of <paramref name="images"/> whose most probable class is their label.</summary>
+    /// <summary>The share of <paramref name="images"/> whose most probable class is their label (<see cref="EvaluationRun.ClassAccuracy"/>).</summary>
     internal static double Accuracy(IFeatureExtractor classifier, Tensor images, IReadOnlyList<int> labels)
     {
-        var correct = 0;
         const int Batch = 256;
-        for (var start = 0; start < labels.Count; start += Batch)
-        {
-            using var scope = NewDisposeScope();
-            var size = Math.Min(Batch, labels.Count - start);
-            using var batch = classifier.Extract(images.narrow(0, start, size));
-            var predicted = batch.Probabilities!.argmax(1).cpu().data<long>().ToArray();
-            correct += predicted.Where((p, i) => p == labels[start + i]).Count();
-        }
-        return (double)correct / labels.Count;
+        var batches = Enumerable.Range(0, (labels.Count + Batch - 1) / Batch)
+            .Select(b => images.narrow(0, (long)b * Batch, Math.Min(Batch, labels.Count - b * Batch)));
+        return EvaluationRun.ClassAccuracy(FeatureSet.Compute(classifier, batches), labels.Select(l => (long)l));
     }
 }

@@ -67,4 +67,7 @@ public static class RePaintSchedule
         }
         return walk;
     }
+
+    /// <summary>The model calls of <paramref name="walk"/> over <paramref name="positions"/> positions: its steps down (K for r = 1).</summary>
+    public static int ModelCalls(IReadOnlyList<int> walk, int positions) => walk.Zip(walk.Prepend(positions)).Count(p => p.First < p.Second);
 }

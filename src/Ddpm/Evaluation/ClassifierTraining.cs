@@ -203,16 +203,8 @@ public static class ClassifierTraining
     /// <summary>All images of a data set as float32 [N, C, H, W] in [−1, 1] and labels int64 [N].</summary>
     internal static (Tensor Images, Tensor Labels) Load(IDataset data, Device? device = null)
     {
-        var size = data.Channels * data.Height * data.Width;
-        var pixels = new float[(long)data.Count * size];
-        var labels = new long[data.Count];
-        for (var i = 0; i < data.Count; i++)
-        {
-            data.CopyImage(i, pixels.AsSpan(i * size, size));
-            labels[i] = data.GetLabel(i);
-        }
-        var images = tensor(pixels, [data.Count, data.Channels, data.Height, data.Width]);
-        var classes = tensor(labels);
+        var images = DatasetImages.Read(data, 0, data.Count);
+        var classes = tensor(Enumerable.Range(0, data.Count).Select(i => (long)data.GetLabel(i)).ToArray());
         if (device is null || device.type == DeviceType.CPU) return (images, classes);
         using (images)
         using (classes)

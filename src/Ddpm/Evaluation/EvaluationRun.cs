@@ -172,13 +172,9 @@ public static class EvaluationRun
     public static IEnumerable<Tensor> Batches(IDataset data, int count, int batchSize)
     {
         if (count > data.Count) throw new ArgumentException($"{data.Name} has {data.Count} images, fewer than {count}.");
-        var length = data.Channels * data.Height * data.Width;
         for (var start = 0; start < count; start += batchSize)
         {
-            var size = Math.Min(batchSize, count - start);
-            var buffer = new float[size * length];
-            for (var i = 0; i < size; i++) data.CopyImage(start + i, buffer.AsSpan(i * length, length));
-            using var batch = tensor(buffer, [size, data.Channels, data.Height, data.Width]);
+            using var batch = DatasetImages.Read(data, start, Math.Min(batchSize, count - start));
             yield return batch;
         }
     }
@@ -219,19 +215,12 @@ public static class EvaluationRun
     public static void SaveNeighbours(IDataset generated, IDataset reference, int[][] neighbours, string path, int scale = 2)
     {
         using var scope = NewDisposeScope();
-        var length = generated.Channels * generated.Height * generated.Width;
         var columns = 1 + neighbours.Max(row => row.Length);
         var tiles = new List<Tensor>();
-        Tensor Image(IDataset data, int index)
-        {
-            var buffer = new float[length];
-            data.CopyImage(index, buffer);
-            return tensor(buffer, [1, generated.Channels, generated.Height, generated.Width]);
-        }
         for (var i = 0; i < neighbours.Length; i++)
         {
-            tiles.Add(Image(generated, i));
-            foreach (var j in neighbours[i]) tiles.Add(Image(reference, j));
+            tiles.Add(DatasetImages.Read(generated, i, 1));
+            foreach (var j in neighbours[i]) tiles.Add(DatasetImages.Read(reference, j, 1));
             for (var pad = neighbours[i].Length; pad < columns - 1; pad++) tiles.Add(full([1, generated.Channels, generated.Height, generated.Width], 1f));
         }
         ImageGrid.SavePng(cat(tiles, 0), path, new GridOptions { Columns = columns, Scale = scale });

@@ -277,12 +277,12 @@ public sealed class SamplingPipeline
 
     private Tensor OnDevice(Tensor x) => Device.type == DeviceType.CPU ? x : x.to(Device);
 
-    /// <summary>q(x_t | x_0) = √ᾱ_t·x_0 + √(1 − ᾱ_t)·ε; t = −1 is x_0 itself.</summary>
+    /// <summary>q(x_t | x_0) (<see cref="GaussianDiffusion.QSample"/>); t = −1 is x_0 itself.</summary>
     private Tensor Noised(Tensor x0, int timestep, Tensor noise)
     {
         if (timestep < 0) return x0.alias();
-        var abar = diffusion!.Schedule.AlphasCumprod[timestep];
-        return x0 * Math.Sqrt(abar) + noise * Math.Sqrt(1 - abar);
+        using var t = full([x0.shape[0]], timestep, dtype: ScalarType.Int64, device: x0.device);
+        return diffusion!.QSample(x0, t, noise);
     }
 
     /// <summary>q(x_to | x_from) for to &gt; from (−1: the data): √(ᾱ_to/ᾱ_from)·x + √(1 − ᾱ_to/ᾱ_from)·ε.</summary>

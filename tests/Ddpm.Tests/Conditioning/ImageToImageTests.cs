@@ -29,9 +29,6 @@ public class ImageToImageTests
         return mask;
     }
 
-    /// <summary>The walk's model calls: the steps down (each position below the one before it, starting from K).</summary>
-    private static int ModelCalls(IReadOnlyList<int> walk, int positions) => walk.Zip(walk.Prepend(positions)).Count(p => p.First < p.Second);
-
     [Fact]
     public void The_RePaint_walk_is_diffusers_schedule()
     {
@@ -44,7 +41,7 @@ public class ImageToImageTests
         // set_timesteps(100, 10, 10) has these 1720 entries too).
         var walk = RePaintSchedule.Walk(100, 10, 10);
         Assert.Equal(100 + 2 * 9 * 9 * 10, walk.Count);
-        Assert.Equal(100 + 9 * 9 * 10, ModelCalls(walk, 100));
+        Assert.Equal(100 + 9 * 9 * 10, RePaintSchedule.ModelCalls(walk, 100));
         Assert.Equal(0, walk[^1]);
     }
 
@@ -82,7 +79,7 @@ public class ImageToImageTests
         var progress = new Reports();
         var result = pipeline.Generate(new SampleRequest(3, 1, 8, 8, Seed: 1) { Inpainting = new InpaintingRequest(known, CentreMask()) { JumpLength = 4, Resample = 3 } }, progress);
         Assert.True(result.allclose(x0, rtol: 0, atol: 1e-3), $"max error {(result - x0).abs().max().item<float>()}");
-        Assert.Equal(ModelCalls(RePaintSchedule.Walk(20, 4, 3), 20), calls);
+        Assert.Equal(RePaintSchedule.ModelCalls(RePaintSchedule.Walk(20, 4, 3), 20), calls);
         // Progress goes through every entry of the walk, jumps back included, and ends complete.
         Assert.Equal(RePaintSchedule.Walk(20, 4, 3).Count, progress.All.Count);
         Assert.Equal((1.0, 3), (progress.All[^1].Fraction, progress.All[^1].ImagesDone));
