@@ -49,6 +49,7 @@ internal static class ImageToImageCommand
                 ["start_timestep"] = timestep,
                 ["model_calls_per_image"] = calls,
                 ["rmse_to_source"] = rmse.Average(),
+                ["rmse_to_source_standard_error"] = MeanEstimate.Of(rmse).StandardError,
             });
             return CliErrors.Ok;
         }));

@@ -1,7 +1,7 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
 using Ddpm.Data;
+using Ddpm.Evaluation;
 using Ddpm.Imaging;
 using Ddpm.Sampling;
 using Ddpm.Training;
@@ -124,10 +124,5 @@ internal sealed class ImageToImageOptions(string picture)
     }
 
     /// <summary>Mean of <paramref name="values"/> with its standard error, for printing.</summary>
-    public static string MeanWithError(IReadOnlyList<double> values, string format)
-    {
-        var mean = values.Average();
-        var sd = values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0;
-        return string.Create(CultureInfo.InvariantCulture, $"{mean.ToString(format, CultureInfo.InvariantCulture)} ± {(sd / Math.Sqrt(values.Count)).ToString(format, CultureInfo.InvariantCulture)}");
-    }
+    public static string MeanWithError(IReadOnlyList<double> values, string format) => MeanEstimate.Of(values).ToString(format);
 }

@@ -64,6 +64,7 @@ internal static class InpaintCommand
                 ["model_calls_per_image"] = calls,
                 ["masked_fraction"] = fraction,
                 ["rmse_inside_mask"] = rmse.Average(),
+                ["rmse_inside_mask_standard_error"] = MeanEstimate.Of(rmse).StandardError,
                 ["rmse_inside_mask_per_result"] = rmse,
             });
             return CliErrors.Ok;

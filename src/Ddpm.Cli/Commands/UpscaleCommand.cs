@@ -70,6 +70,7 @@ internal static class UpscaleCommand
             var lowPerResult = ImageToImageOptions.PerResult(low, count);
             var consistency = ImageQuality.MeanSquaredError(SuperResolution.Downsample(results, scale), lowPerResult).Select(Math.Sqrt).ToArray();
             metrics["consistency_rmse"] = consistency.Average();
+            metrics["consistency_rmse_standard_error"] = MeanEstimate.Of(consistency).StandardError;
             Console.WriteLine($"Consistency (RMSE of the result reduced again against the input, pixels in [−1, 1]): {ImageToImageOptions.MeanWithError(consistency, "F4")}");
             var nearest = nn.functional.interpolate(low, [m.ImageSize, m.ImageSize], mode: InterpolationMode.Nearest);
             if (originals is not null)
@@ -83,6 +84,10 @@ internal static class UpscaleCommand
                 metrics["ssim"] = ssim.Average();
                 metrics["psnr_bicubic"] = psnrBicubic.Average();
                 metrics["ssim_bicubic"] = ssimBicubic.Average();
+                metrics["psnr_standard_error"] = MeanEstimate.Of(psnr).StandardError;
+                metrics["ssim_standard_error"] = MeanEstimate.Of(ssim).StandardError;
+                metrics["psnr_bicubic_standard_error"] = MeanEstimate.Of(psnrBicubic).StandardError;
+                metrics["ssim_bicubic_standard_error"] = MeanEstimate.Of(ssimBicubic).StandardError;
                 Console.WriteLine($"PSNR (dB): SR3 {ImageToImageOptions.MeanWithError(psnr, "F2")}, bicubic {ImageToImageOptions.MeanWithError(psnrBicubic, "F2")}");
                 Console.WriteLine($"SSIM:      SR3 {ImageToImageOptions.MeanWithError(ssim, "F4")}, bicubic {ImageToImageOptions.MeanWithError(ssimBicubic, "F4")}");
                 if (labels is not null)

@@ -1,3 +1,4 @@
+using Ddpm.Evaluation;
 using static TorchSharp.torch;
 
 namespace Ddpm.Diffusion;
@@ -71,17 +72,7 @@ public sealed record LikelihoodResult(IReadOnlyList<ImageBound> Images, double[]
     public double Mean => Images.Average(i => i.Total);
 
     /// <summary>The standard error of <see cref="Mean"/>: the images' sample standard deviation over √N (0 for one image).</summary>
-    public double StandardError
-    {
-        get
-        {
-            var n = Images.Count;
-            if (n < 2) return 0;
-            var mean = Mean;
-            var variance = Images.Sum(i => (i.Total - mean) * (i.Total - mean)) / (n - 1);
-            return Math.Sqrt(variance / n);
-        }
-    }
+    public double StandardError => Images.Count < 2 ? 0 : MeanEstimate.Of(Images.Select(i => i.Total)).StandardError;
 
     /// <summary>Mean L_T.</summary>
     public double Prior => Images.Average(i => i.Prior);
