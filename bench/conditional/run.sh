@@ -34,14 +34,16 @@ for group in "${groups[@]}"; do
     classes) # the class-conditional model, the reference model's recipe and length, published as models/fashion-mnist-classes
       timed train-classes train "$OUT/classes" "$CLASS_STEPS" --class-cond --cond-drop 0.1
       timed export-classes ddpm export "$OUT/classes" --out models/fashion-mnist-classes ;;
-    guidance) # FID and the share classified as asked, classes in turn, at guidance 0, 1, 2 and 4; the real-data floor at N
-      timed floor ddpm eval --dataset fashion-mnist --split test --count "$N" --out "$OUT/floor"
-      for w in 0 1 2 4; do timed "guidance-$w" ddpm eval --checkpoint models/fashion-mnist-classes "${ddim[@]}" --guidance "$w" --out "$OUT/guidance-$w"; done
-      timed reference ddpm eval --checkpoint models/fashion-mnist "${ddim[@]}" --out "$OUT/reference"
-      mkdir -p docs/conditional
-      ddpm compare "$OUT"/guidance-{0,1,2,4} --against guidance --line "$OUT/floor" --line "$OUT/reference" \
+    guidance) # FID and the share classified as asked, classes in turn, at guidance 0, 1, 2 and 4; the real-data floor at N.
+      # Each finished evaluation's eval.json is kept in docs/conditional/evals (commit it); the table and plot read those.
+      evals=docs/conditional/evals
+      keep() { mkdir -p "$evals/$1" && cp "$OUT/$1/eval.json" "$evals/$1/eval.json"; }
+      timed floor ddpm eval --dataset fashion-mnist --split test --count "$N" --out "$OUT/floor"; keep floor
+      for w in 0 1 2 4; do timed "guidance-$w" ddpm eval --checkpoint models/fashion-mnist-classes "${ddim[@]}" --guidance "$w" --out "$OUT/guidance-$w"; keep "guidance-$w"; done
+      timed reference ddpm eval --checkpoint models/fashion-mnist "${ddim[@]}" --out "$OUT/reference"; keep reference
+      ddpm compare "$evals"/guidance-{0,1,2,4} --against guidance --line "$evals/floor" --line "$evals/reference" \
         --markdown docs/conditional/guidance-fid.md --plot docs/conditional/guidance-fid.png --title "Class-conditional model: FID against guidance (DDIM-100, N = $N)"
-      ddpm compare "$OUT"/guidance-{0,1,2,4} --against guidance --metric class-accuracy \
+      ddpm compare "$evals"/guidance-{0,1,2,4} --against guidance --metric class-accuracy \
         --markdown docs/conditional/guidance-accuracy.md --plot docs/conditional/guidance-accuracy.png --title "Samples classified as their class (N = $N)" ;;
     inpaint) # the centre (14×14) or the left half masked on the first INPAINT_N test images: RePaint against replacement
       last=$((INPAINT_N - 1))

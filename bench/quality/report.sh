@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Tables and charts of the figures bench/quality/run.sh drew: writes docs/quality/*.md and *.png with ddpm compare.
-#   bash bench/quality/report.sh [OUT]     (OUT: the run.sh output folder, default runs/quality)
+# Tables and charts of the figures bench/quality/run.sh drew: writes docs/quality/*.md and *.png with ddpm compare,
+# from the eval.json files run.sh keeps in docs/quality/evals.
+#   bash bench/quality/report.sh [EVALS]     (default docs/quality/evals)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-OUT="${1:-${OUT:-runs/quality}}"
+OUT="${1:-${EVALS:-docs/quality/evals}}"
 DOCS=docs/quality
 mkdir -p "$DOCS"
 source bench/cli.sh

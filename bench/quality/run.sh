@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The sample-quality figures of docs/evaluation.md and docs/sampling.md: the real-data floor and its spread, the
 # reference model under every sampler and step count, and the x̂0-handling study. Resumable: each evaluation is one
-# folder under $OUT; a folder with eval.json is done, and an interrupted one keeps its images (ddpm eval continues).
+# folder under $OUT, and an interrupted one keeps its images (ddpm eval continues). A finished one copies its eval.json
+# to docs/quality/evals/NAME/ (commit it): that is what report.sh draws from and what marks it done, so the figures
+# survive the loss of the run folders.
 # Pause it with kill -STOP and resume with kill -CONT (one heavy job at a time on a 2-core machine).
 #   bash bench/quality/run.sh [GROUP...]     groups: floor grid ddpm1000 clip fp32 spread grid100 sde (default: all, in that order)
 set -euo pipefail
@@ -10,15 +12,17 @@ OUT="${OUT:-runs/quality}"
 N="${N:-1000}"
 MODEL="${MODEL:-models/fashion-mnist}"
 PRECISION="${PRECISION:-bf16}"
+EVALS="${EVALS:-docs/quality/evals}"
 source bench/cli.sh
 mkdir -p "$OUT"
 log="$OUT/times.tsv"
 run() { # run NAME ARGS...: one evaluation, skipped when done; its wall time appended to times.tsv
   local name="$1"; shift
-  [ -e "$OUT/$name/eval.json" ] && return 0
+  [ -e "$EVALS/$name/eval.json" ] && return 0
   local start=$SECONDS
   ddpm eval "$@" --out "$OUT/$name"
   printf '%s\t%s\n' "$name" "$((SECONDS - start))" >> "$log"
+  mkdir -p "$EVALS/$name" && cp "$OUT/$name/eval.json" "$EVALS/$name/eval.json"
 }
 sample() { local name="$1"; shift; run "$name" --checkpoint "$MODEL" --count "$N" --seed 0 --precision "$PRECISION" "$@"; }
 
