@@ -4,13 +4,16 @@
 # its last checkpoint, ddpm eval keeps the images it drew, finished steps are skipped); run it alone, one heavy job at a
 # time on a 2-core machine. Each command's wall time goes to $OUT/times.tsv.
 #   bash bench/conditional/run.sh [GROUP...]   groups: classes guidance inpaint sdedit sr (default: all, in that order)
-#   OUT=runs/conditional PRECISION=bf16 CLASS_STEPS=6800 SR_STEPS=4000 N=2000 INPAINT_N=500
+#   OUT=runs/conditional PRECISION=bf16 CLASS_STEPS=6800 SR_STEPS=4000 BATCH=64 N=2000 INPAINT_N=500
+# The models train as the reference model did (small preset, batch 64, Adam 2e-4, 1000 warm-up steps, 6800 steps), so
+# the class-conditional model's figures compare with it at the same budget.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-runs/conditional}"
 PRECISION="${PRECISION:-bf16}"
 CLASS_STEPS="${CLASS_STEPS:-6800}"
 SR_STEPS="${SR_STEPS:-4000}"
+BATCH="${BATCH:-64}"
 N="${N:-2000}"
 INPAINT_N="${INPAINT_N:-500}"
 source bench/cli.sh
@@ -24,7 +27,7 @@ timed() { # timed NAME COMMAND...: runs it unless NAME is done, and appends its 
 train() { # train RUN STEPS OPTIONS...: a new run or its resumption
   local run="$1" steps="$2"; shift 2
   if [ -e "$run/config.json" ]; then ddpm train --out "$run" --resume --steps "$steps" --precision "$PRECISION"
-  else ddpm train --dataset fashion-mnist --preset small --steps "$steps" --precision "$PRECISION" --sample-every 1000 --checkpoint-every 250 --seed 0 --out "$run" "$@"; fi
+  else ddpm train --dataset fashion-mnist --preset small --batch-size "$BATCH" --steps "$steps" --precision "$PRECISION" --sample-every 1000 --checkpoint-every 250 --seed 0 --out "$run" "$@"; fi
 }
 ddim=(--sampler ddim --steps 100 --clip clip-eps --count "$N" --seed 0 --precision "$PRECISION")
 
