@@ -38,8 +38,7 @@ internal static class ImageToImageCommand
                 $"SDEdit at strength {s:0.###} (from timestep {timestep + 1} of {model.Diffusion.Timesteps}) of {sources.Count} image(s) × {count} with {settings.DisplayName} ({calls} model calls) from {model.CheckpointDirectory}"));
             var results = ImageToImageOptions.Run("img2img", model, request, settings);
             var rmse = ImageQuality.MeanSquaredError(results, start).Select(Math.Sqrt).ToArray();
-            Console.WriteLine($"RMSE to the source (pixels in [−1, 1]): {ImageToImageOptions.MeanWithError(rmse, "F4")}");
-            shared.Write(parse, [sources.Images], results, new Dictionary<string, object?>
+            var metrics = new Dictionary<string, object?>
             {
                 ["sources"] = parse.GetValue(shared.Image),
                 ["images"] = sources.Count,
@@ -48,9 +47,9 @@ internal static class ImageToImageCommand
                 ["strength"] = s,
                 ["start_timestep"] = timestep,
                 ["model_calls_per_image"] = calls,
-                ["rmse_to_source"] = rmse.Average(),
-                ["rmse_to_source_standard_error"] = MeanEstimate.Of(rmse).StandardError,
-            });
+            };
+            Console.WriteLine($"RMSE to the source (pixels in [−1, 1]): {ImageToImageOptions.Record(metrics, "rmse_to_source", rmse).ToString("F4")}");
+            shared.Write(parse, [sources.Images], results, metrics);
             return CliErrors.Ok;
         }));
         return command;

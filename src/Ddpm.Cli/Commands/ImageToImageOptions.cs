@@ -123,6 +123,15 @@ internal sealed class ImageToImageOptions(string picture)
         }
     }
 
-    /// <summary>Mean of <paramref name="values"/> with its standard error, for printing.</summary>
-    public static string MeanWithError(IReadOnlyList<double> values, string format) => MeanEstimate.Of(values).ToString(format);
+    /// <summary>
+    /// Records the mean of per-result <paramref name="values"/> in <paramref name="metrics"/> as <paramref name="key"/>,
+    /// its standard error as <paramref name="key"/>_standard_error, and returns the estimate for printing.
+    /// </summary>
+    public static MeanEstimate Record(IDictionary<string, object?> metrics, string key, IReadOnlyList<double> values)
+    {
+        var estimate = MeanEstimate.Of(values);
+        metrics[key] = estimate.Mean;
+        metrics[key + "_standard_error"] = estimate.StandardError;
+        return estimate;
+    }
 }

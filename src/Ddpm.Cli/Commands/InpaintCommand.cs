@@ -50,9 +50,7 @@ internal static class InpaintCommand
 
             // The error inside the region against the source (which is the truth when the source is a real image).
             var rmse = ImageQuality.MeanSquaredError(results, known, regionMask).Select(Math.Sqrt).ToArray();
-            Console.WriteLine($"RMSE inside the mask (pixels in [−1, 1]): {ImageToImageOptions.MeanWithError(rmse, "F4")}");
-            var masked = sources.Images * (1 - regionMask);
-            shared.Write(parse, [sources.Images, masked], results, new Dictionary<string, object?>
+            var metrics = new Dictionary<string, object?>
             {
                 ["sources"] = parse.GetValue(shared.Image),
                 ["images"] = sources.Count,
@@ -63,10 +61,11 @@ internal static class InpaintCommand
                 ["resample"] = inpainting.Resample,
                 ["model_calls_per_image"] = calls,
                 ["masked_fraction"] = fraction,
-                ["rmse_inside_mask"] = rmse.Average(),
-                ["rmse_inside_mask_standard_error"] = MeanEstimate.Of(rmse).StandardError,
-                ["rmse_inside_mask_per_result"] = rmse,
-            });
+            };
+            Console.WriteLine($"RMSE inside the mask (pixels in [−1, 1]): {ImageToImageOptions.Record(metrics, "rmse_inside_mask", rmse).ToString("F4")}");
+            metrics["rmse_inside_mask_per_result"] = rmse;
+            var masked = sources.Images * (1 - regionMask);
+            shared.Write(parse, [sources.Images, masked], results, metrics);
             return CliErrors.Ok;
         }));
         return command;

@@ -69,9 +69,8 @@ internal static class UpscaleCommand
             };
             var lowPerResult = ImageToImageOptions.PerResult(low, count);
             var consistency = ImageQuality.MeanSquaredError(SuperResolution.Downsample(results, scale), lowPerResult).Select(Math.Sqrt).ToArray();
-            metrics["consistency_rmse"] = consistency.Average();
-            metrics["consistency_rmse_standard_error"] = MeanEstimate.Of(consistency).StandardError;
-            Console.WriteLine($"Consistency (RMSE of the result reduced again against the input, pixels in [−1, 1]): {ImageToImageOptions.MeanWithError(consistency, "F4")}");
+            var consistencyMean = ImageToImageOptions.Record(metrics, "consistency_rmse", consistency);
+            Console.WriteLine($"Consistency (RMSE of the result reduced again against the input, pixels in [−1, 1]): {consistencyMean.ToString("F4")}");
             var nearest = nn.functional.interpolate(low, [m.ImageSize, m.ImageSize], mode: InterpolationMode.Nearest);
             if (originals is not null)
             {
@@ -80,16 +79,12 @@ internal static class UpscaleCommand
                 var ssim = ImageQuality.StructuralSimilarity(results, truth);
                 var psnrBicubic = ImageQuality.PeakSignalToNoiseRatio(bicubic, originals);
                 var ssimBicubic = ImageQuality.StructuralSimilarity(bicubic, originals);
-                metrics["psnr"] = psnr.Average();
-                metrics["ssim"] = ssim.Average();
-                metrics["psnr_bicubic"] = psnrBicubic.Average();
-                metrics["ssim_bicubic"] = ssimBicubic.Average();
-                metrics["psnr_standard_error"] = MeanEstimate.Of(psnr).StandardError;
-                metrics["ssim_standard_error"] = MeanEstimate.Of(ssim).StandardError;
-                metrics["psnr_bicubic_standard_error"] = MeanEstimate.Of(psnrBicubic).StandardError;
-                metrics["ssim_bicubic_standard_error"] = MeanEstimate.Of(ssimBicubic).StandardError;
-                Console.WriteLine($"PSNR (dB): SR3 {ImageToImageOptions.MeanWithError(psnr, "F2")}, bicubic {ImageToImageOptions.MeanWithError(psnrBicubic, "F2")}");
-                Console.WriteLine($"SSIM:      SR3 {ImageToImageOptions.MeanWithError(ssim, "F4")}, bicubic {ImageToImageOptions.MeanWithError(ssimBicubic, "F4")}");
+                var psnrMean = ImageToImageOptions.Record(metrics, "psnr", psnr);
+                var ssimMean = ImageToImageOptions.Record(metrics, "ssim", ssim);
+                var psnrBicubicMean = ImageToImageOptions.Record(metrics, "psnr_bicubic", psnrBicubic);
+                var ssimBicubicMean = ImageToImageOptions.Record(metrics, "ssim_bicubic", ssimBicubic);
+                Console.WriteLine($"PSNR (dB): SR3 {psnrMean.ToString("F2")}, bicubic {psnrBicubicMean.ToString("F2")}");
+                Console.WriteLine($"SSIM:      SR3 {ssimMean.ToString("F4")}, bicubic {ssimBicubicMean.ToString("F4")}");
                 if (labels is not null)
                 {
                     using var classifier = parse.GetValue(extractor) is { } ex ? FeatureExtractors.Load(ex) : FeatureExtractors.DefaultFor(m.InChannels, m.ImageSize, m.ImageSize);
